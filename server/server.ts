@@ -1,0 +1,214 @@
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { AccountProvider, AccountsApi } from './api/context.js';
+import { StreamError } from './api/errors.js';
+import type { LoadedConfig } from './config/load.js';
+import { DiscoCollection } from './host/disco.js';
+import { EventBus } from './host/events.js';
+import { HookRegistry } from './host/hooks.js';
+import { HttpRoutes } from './host/http-routes.js';
+import { IqTable } from './host/iq-table.js';
+import { ModuleHost } from './host/module-host.js';
+import { Listeners, type BoundAddresses } from './net/listeners.js';
+import type { Transport } from './net/transport.js';
+import { BUILTIN_MODULES, SCHEMA_ROOT, packageVersion } from './paths.js';
+import { Router } from './router/router.js';
+import type { Mechanism, SaslBackend } from './sasl/mechanism.js';
+import { PLAIN } from './sasl/plain.js';
+import { SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_256, SCRAM_SHA_256_PLUS } from './sasl/scram.js';
+import { AuthThrottle } from './sasl/throttle.js';
+import type { ClientSession } from './session/client-session.js';
+import { SessionRegistry } from './session/registry.js';
+import { AccountStore } from './storage/accounts.js';
+import { applyMigrations, openDatabase } from './storage/database.js';
+import { C2SStream } from './stream/c2s.js';
+import { StreamExtensions } from './stream/features.js';
+import { ensureCertificate } from './tls/certificates.js';
+import { createTlsContexts, loadCertificatePair } from './tls/context.js';
+import { Jid } from './xml/jid.js';
+
+const MECHANISMS: Record<string, Mechanism> = {
+  'SCRAM-SHA-256-PLUS': SCRAM_SHA_256_PLUS,
+  'SCRAM-SHA-1-PLUS': SCRAM_SHA_1_PLUS,
+  'SCRAM-SHA-256': SCRAM_SHA_256,
+  'SCRAM-SHA-1': SCRAM_SHA_1,
+  PLAIN,
+};
+
+/**
+ * One Parley server instance: configuration, database, module host, router and listeners.
+ * Nothing here is global, so several instances can run in one process (the tests do).
+ */
+export class ParleyServer {
+  readonly log: Logger;
+  readonly db: Database.Database;
+  readonly accounts: AccountStore;
+  readonly sessions = new SessionRegistry<ClientSession>();
+  readonly hooks: HookRegistry;
+  readonly events: EventBus;
+  readonly router: Router;
+  readonly host: ModuleHost;
+  private readonly iq = new IqTable();
+  private readonly disco = new DiscoCollection();
+  private readonly extensions = new StreamExtensions();
+  private readonly http: HttpRoutes;
+  private readonly streams = new Set<C2SStream>();
+  private readonly providers: AccountProvider[] = [];
+  private listeners: Listeners | null = null;
+  private readonly throttle: AuthThrottle;
+  private readonly domains: Set<string>;
+  private stopping = false;
+  ports: BoundAddresses = {};
+
+  constructor(readonly config: LoadedConfig, log: Logger) {
+    const core = config.core;
+    this.log = log;
+    this.domains = new Set(core.domains);
+    this.db = openDatabase(core.data_dir);
+    applyMigrations(this.db, SCHEMA_ROOT, 'core');
+    this.accounts = new AccountStore(this.db, core.sasl.scram_iterations);
+    this.hooks = new HookRegistry(log);
+    this.events = new EventBus(log);
+    this.http = new HttpRoutes(log);
+    this.throttle = new AuthThrottle({
+      baseDelayMs: core.limits.auth_failure_delay, maxDelayMs: core.limits.auth_failure_delay_max, windowMs: core.limits.auth_failure_window,
+    });
+    const localAccounts: AccountProvider = { name: 'local', exists: (local, domain) => this.accounts.exists(`${local}@${domain}`) };
+    this.providers.push(localAccounts);
+    this.router = new Router({
+      log, hooks: this.hooks, events: this.events, iq: this.iq, sessions: this.sessions,
+      isLocalDomain: (d) => this.domains.has(d),
+      accountExists: (bare) => this.accountExists(bare),
+    });
+    const admins = new Set(core.admins.map((a) => Jid.parse(a).bare));
+    const accountsApi: AccountsApi = {
+      exists: (bare) => this.accountExists(bare),
+      isLocalDomain: (d) => this.domains.has(d),
+      domains: core.domains,
+      isAdmin: (bare) => admins.has(typeof bare === 'string' ? Jid.parse(bare).bare : bare.bare),
+    };
+    this.host = new ModuleHost({
+      log, configFile: config.file, db: this.db, schemaRoot: SCHEMA_ROOT,
+      moduleDirs: [BUILTIN_MODULES, ...core.module_paths],
+      hooks: this.hooks, events: this.events, iq: this.iq, disco: this.disco, router: this.router,
+      sessions: this.sessions, accounts: accountsApi,
+      addAccountProvider: (p) => {
+        this.providers.push(p);
+        return () => { const i = this.providers.indexOf(p); if (i >= 0) this.providers.splice(i, 1); };
+      },
+      extensions: this.extensions, http: this.http,
+      server: { name: 'Parley', version: packageVersion(), startedAt: Date.now() },
+    });
+  }
+
+  private async accountExists(bare: Jid): Promise<boolean> {
+    for (const p of this.providers) if (await p.exists(bare.local, bare.domain)) return true;
+    return false;
+  }
+
+  /** Load modules, prepare certificates, open listeners. */
+  async start(): Promise<BoundAddresses> {
+    const core = this.config.core;
+    const defs = await this.host.resolve(Object.keys(core.modules));
+    const configs = this.host.validateConfigs(defs, core.modules as Record<string, unknown>);
+    for (const def of defs) await this.host.load(def, configs.get(def.name));
+
+    const tlsOptions = await this.tlsOptions();
+    const streamEnv = this.streamEnvironment();
+    const l = core.listeners;
+    this.listeners = new Listeners({
+      log: this.log,
+      tlsOptions,
+      c2s: l.c2s.enabled ? { host: l.c2s.host, port: l.c2s.port } : null,
+      directTls: l.c2s_direct_tls.enabled ? { host: l.c2s_direct_tls.host, port: l.c2s_direct_tls.port } : null,
+      http: l.http.enabled ? { host: l.http.host, port: l.http.port, tls: l.http.tls, websocketPath: l.http.websocket_path } : null,
+      onTransport: (t: Transport) => {
+        if (this.stopping) { t.destroy(); return; }
+        this.streams.add(new C2SStream(streamEnv, t));
+      },
+      onHttpRequest: (req, res) => this.http.serve(req, res),
+      maxConnections: 1_000_000,
+    });
+    this.ports = await this.listeners.start();
+    return this.ports;
+  }
+
+  private async tlsOptions() {
+    const core = this.config.core;
+    const explicit = new Map(core.tls.certificates.map((c) => [c.domain, c]));
+    const pairs = [];
+    for (const domain of core.domains) {
+      let files = explicit.get(domain);
+      if (!files) {
+        const ensured = await ensureCertificate(core.tls.certs_dir, domain);
+        if (ensured.generated) this.log.warn({ domain, cert: ensured.certFile }, 'generated a self-signed certificate; clients will warn until you install one from your CA');
+        files = { domain, cert: ensured.certFile, key: ensured.keyFile };
+      }
+      const pair = await loadCertificatePair(files.cert, files.key);
+      pairs.push({ domain, certPem: pair.certPem, keyPem: pair.keyPem });
+    }
+    return createTlsContexts(pairs, { minVersion: core.tls.min_version }).secureOptions;
+  }
+
+  private streamEnvironment() {
+    const core = this.config.core;
+    const mechanisms = core.sasl.mechanisms.map((m) => MECHANISMS[m]!);
+    return {
+      log: this.log,
+      isHosted: (d: string) => this.domains.has(d),
+      limits: {
+        maxStanzaBytes: core.limits.max_stanza_bytes, maxDepth: core.limits.max_depth,
+        authTimeoutMs: core.limits.auth_timeout, maxSessionsPerUser: core.limits.max_sessions_per_user,
+      },
+      mechanisms,
+      saslBackend: (domain: string) => this.saslBackend(domain),
+      loginRefusal: async (bare: Jid) => {
+        const reason = this.accounts.disabledReason(bare.bare);
+        return reason ? `account disabled: ${reason}` : null;
+      },
+      sessionKind: () => 'employee' as const,
+      throttle: this.throttle,
+      sessions: this.sessions,
+      router: this.router,
+      hooks: this.hooks,
+      events: this.events,
+      extensions: this.extensions,
+      forget: (s: C2SStream) => { this.streams.delete(s); },
+    };
+  }
+
+  /** SASL against the local accounts of one domain (the directory module adds its own later). */
+  private saslBackend(domain: string): SaslBackend {
+    const bare = (username: string) => {
+      try { return Jid.of(username, domain).bare; } catch { return null; }
+    };
+    return {
+      scramCredentials: async (username, hash) => {
+        const b = bare(username);
+        return b ? this.accounts.scramCredentials(b, hash) : null;
+      },
+      verifyPassword: async (username, password) => {
+        const b = bare(username);
+        return b ? this.accounts.verifyPassword(b, password) : false;
+      },
+    };
+  }
+
+  /** RFC 6120 4.4: close every stream with </stream:stream>, stop listening, flush storage. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.events.emit('server/stopping', {}).catch(() => undefined);
+    await this.listeners?.stop();
+    for (const s of [...this.streams]) s.close(new StreamError('system-shutdown', 'the server is shutting down'));
+    this.router.cancelPending();
+    this.host.unloadAll();
+    this.db.close();
+    this.log.info('server stopped');
+    this.log.flush?.();
+  }
+
+  /** The folder with the database, for tools. */
+  get dataDir(): string { return path.resolve(this.config.core.data_dir); }
+}
