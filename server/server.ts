@@ -200,8 +200,10 @@ export class ParleyServer {
     if (this.stopping) return;
     this.stopping = true;
     await this.events.emit('server/stopping', {}).catch(() => undefined);
-    await this.listeners?.stop();
+    // Stop accepting first, then end every stream; the listeners finish closing once their connections are gone.
+    const listenersClosed = this.listeners?.stop();
     for (const s of [...this.streams]) s.close(new StreamError('system-shutdown', 'the server is shutting down'));
+    await listenersClosed;
     this.router.cancelPending();
     this.host.unloadAll();
     this.db.close();

@@ -28,7 +28,6 @@ declare module '@xmpp/xml' {
     append(...nodes: Node[]): Element;
     prepend(...nodes: Node[]): Element;
     remove(el: Element | string, xmlns?: string): Element;
-    clone(): Element;
     toString(): string;
   }
   export function createElement(name: string, attrs?: Record<string, string | undefined> | null, ...children: (Node | Node[] | null | undefined)[]): Element;
@@ -37,4 +36,9 @@ declare module '@xmpp/xml' {
   export function escapeXMLText(s: string): string;
   export function unescapeXML(s: string): string;
   export default xml;
+}
+
+declare module 'ltx/lib/clone.js' {
+  import type { Element } from '@xmpp/xml';
+  export default function clone<T extends Element>(el: T): T;
 }

@@ -1,4 +1,4 @@
-import { NS, StanzaError, xml, type DiscoItem, type DiscoRegistry, type DiscoTarget, type Element } from '../../server/api/index.js';
+import { NS, StanzaError, cloneElement, xml, type DiscoItem, type DiscoRegistry, type DiscoTarget, type Element } from '../../server/api/index.js';
 
 /** XEP-0030 section 3.1: identities, features and (XEP-0128) extension forms of an entity. */
 export function infoResponse(disco: DiscoRegistry, target: DiscoTarget, node: string | undefined): Element {
@@ -7,7 +7,7 @@ export function infoResponse(disco: DiscoRegistry, target: DiscoTarget, node: st
   return xml('query', { xmlns: NS.DISCO_INFO },
     ...disco.identities(target).map((i) => xml('identity', { category: i.category, type: i.type, name: i.name })),
     ...disco.features(target).map((f) => xml('feature', { var: f })),
-    ...disco.extensions(target).map((form) => form.clone()));
+    ...disco.extensions(target).map((form) => cloneElement(form)));
 }
 
 /** XEP-0030 section 4.1: the items an entity lists. */

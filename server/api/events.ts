@@ -86,6 +86,11 @@ export interface ParleyEvents {
   'stanza/bounced': { event: StanzaEvent; condition: string };
   /** A client bound a resource. */
   'session/bound': { session: Session };
+  /**
+   * A session sent available broadcast presence; `initial` is true when it was unavailable before
+   * (RFC 6121 4.2: initial presence), which is when offline messages and pending requests are due.
+   */
+  'session/available': { session: Session; initial: boolean };
   /** A session ended for any reason; `clean` is true when the client closed the stream itself. */
   'session/closed': { session: Session; clean: boolean; reason: string };
   /** An account was created, had its password changed, or was deleted/disabled. */

@@ -26,7 +26,7 @@ export type {
   KeyValueStore, ParleyServices, TimersApi, HttpRequestHandler, XepSupport,
 } from './context.js';
 export { duration } from '../config/duration.js';
-export { delayStamp, errorReply, resultReply, stanzaType } from './stanza.js';
+export { cloneElement, delayStamp, errorReply, resultReply, stanzaType } from './stanza.js';
 
 /** Declare a module. The type of `ctx.config` follows from the `config` schema. */
 export function defineModule<S extends z.ZodType = z.ZodType>(def: ModuleDefinition<S>): ModuleDefinition<S> {

@@ -1,4 +1,5 @@
 import { Element, xml } from '@xmpp/xml';
+import ltxClone from 'ltx/lib/clone.js';
 import { NS } from './ns.js';
 import type { StanzaError } from './errors.js';
 
@@ -26,7 +27,7 @@ export function errorReply(stanza: Element, error: StanzaError): Element {
   const reply = new Element(stanza.name, { type: 'error', id: stanza.attrs.id, from: stanza.attrs.to, to: stanza.attrs.from });
   if (stanza.name === 'iq') {
     const payload = stanza.getChildElements()[0];
-    if (payload) reply.append(payload.clone());
+    if (payload) reply.append(cloneElement(payload));
   }
   reply.append(error.toElement());
   return reply;
@@ -35,4 +36,9 @@ export function errorReply(stanza: Element, error: StanzaError): Element {
 /** XEP-0203 delay stamp. */
 export function delayStamp(from: string, at: Date, reason?: string): Element {
   return xml('delay', { xmlns: NS.DELAY, from, stamp: at.toISOString() }, reason ?? undefined);
+}
+
+/** A deep copy of an element (for rewrites and per-recipient changes: stanzas may be shared). */
+export function cloneElement<T extends Element>(el: T): T {
+  return ltxClone(el);
 }

@@ -94,7 +94,11 @@ export class SocketTransport implements Transport {
 
   pause(): void { this.socket.pause(); }
   resume(): void { this.socket.resume(); }
-  end(): void { this.socket.end(); setTimeout(() => this.socket.destroy(), 2000).unref(); }
+  end(): void {
+    this.socket.end();
+    // A peer that never closes its side must not hold the connection (or shutdown) open.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
   destroy(): void { this.socket.destroy(); }
 }
 
@@ -134,6 +138,6 @@ export class WebSocketTransport implements Transport {
   }
   pause(): void { this.ws.pause(); }
   resume(): void { this.ws.resume(); }
-  end(): void { this.ws.close(1000); setTimeout(() => this.ws.terminate(), 2000).unref(); }
+  end(): void { this.ws.close(1000); setTimeout(() => this.ws.terminate(), 1000).unref(); }
   destroy(): void { this.ws.terminate(); }
 }

@@ -329,13 +329,21 @@ export class C2SStream implements SessionStream {
         if (el.getChild('bind', NS.BIND)) { this.replyError(el, new StanzaError('not-allowed', 'a resource is already bound')); return; }
       }
       if (el.name === 'presence' && !el.attrs.to && (el.attrs.type === undefined || el.attrs.type === 'unavailable')) {
-        session.updatePresence(el);
+        return this.broadcastPresence(session, el);
       }
       return this.env.router.fromClient(session, el);
     }
     const nonza = this.env.extensions.nonza(el.getNS() ?? '', el.getName());
     if (nonza) return nonza.fn(session, el);
     throw new StreamError('unsupported-stanza-type', `<${el.name}/> is not understood here`);
+  }
+
+  /** Own broadcast presence: bookkeeping for delivery rules, the presence hooks, then 'session/available'. */
+  private async broadcastPresence(session: ClientSession, el: Element): Promise<void> {
+    const wasAvailable = session.available;
+    session.updatePresence(el);
+    await this.env.router.fromClient(session, el);
+    if (session.available && session.open) await this.env.events.emit('session/available', { session, initial: !wasAvailable });
   }
 
   private replyError(el: Element, error: StanzaError): void {

@@ -1,5 +1,9 @@
 import { client, type Client } from '@xmpp/client';
 import { xml, type Element } from '@xmpp/xml';
+import { WebSocket } from 'ws';
+
+// @xmpp/websocket uses the global WebSocket, which Node 20 does not have; ws implements the same API.
+if (!('WebSocket' in globalThis)) (globalThis as Record<string, unknown>).WebSocket = WebSocket;
 
 export interface ConnectOptions {
   port: number;

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { xml } from '@xmpp/xml';
+import { PACKAGE_ROOT } from '../../server/paths.js';
+import { startServer } from '../kit/server.js';
+
+// Debian's python3-slixmpp installs for the system interpreter, not for other Pythons on PATH.
+const PYTHON = '/usr/bin/python3';
+const hasSlixmpp = spawnSync(PYTHON, ['-c', 'import slixmpp'], { stdio: 'ignore' }).status === 0;
+// In CI a missing real part is a failure, not a skip (.ci/run sets PARLEY_REQUIRE_REAL_PARTS).
+const skip = !hasSlixmpp && !process.env.PARLEY_REQUIRE_REAL_PARTS ? 'python3-slixmpp is not installed (apt-get install python3-slixmpp)' : false;
+
+test('slixmpp logs in over STARTTLS and exchanges messages with an @xmpp/client user', { skip }, async (t) => {
+  assert.ok(hasSlixmpp, 'python3-slixmpp must be installed: apt-get install python3-slixmpp');
+  const s = await startServer(t);
+  await s.createUser('alice');
+  await s.createUser('sly');
+  const alice = await s.connect('alice');
+  const script = path.join(PACKAGE_ROOT, 'test', 'e2e', 'slixmpp_echo.py');
+  const child = spawn(PYTHON, [script, 'sly@localhost/interop', 'sly-secret', String(s.ports.c2s), alice.jid, 'hello from slixmpp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const fromSly = await alice.next((el) => el.name === 'message' && el.getChildText('body') === 'hello from slixmpp', 20000);
+  assert.equal(fromSly.attrs.from, 'sly@localhost/interop');
+  await alice.send(xml('message', { to: 'sly@localhost/interop', type: 'chat' }, xml('body', {}, 'hello from xmpp.js')));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, `slixmpp exited ${code}: ${out}\n${err}`);
+  assert.match(out, /GOT alice@localhost\/\S+ hello from xmpp\.js/);
+  // slixmpp prefers the strongest mechanism offered: SCRAM with channel binding.
+  assert.match(out, /MECH SCRAM-SHA-(256|1)(-PLUS)?/);
+});
