@@ -66,7 +66,7 @@ export class ParleyServer {
     this.log = log;
     this.domains = new Set(core.domains);
     this.db = openDatabase(core.data_dir);
-    applyMigrations(this.db, SCHEMA_ROOT, 'core');
+    applyMigrations(this.db, path.join(SCHEMA_ROOT, 'core'), 'core');
     this.accounts = new AccountStore(this.db, core.sasl.scram_iterations);
     this.hooks = new HookRegistry(log);
     this.events = new EventBus(log);

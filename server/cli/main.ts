@@ -110,7 +110,7 @@ async function configCheck(config: LoadedConfig): Promise<number> {
 
 function openAccounts(config: LoadedConfig): { store: AccountStore; close(): void } {
   const db = openDatabase(config.core.data_dir);
-  applyMigrations(db, SCHEMA_ROOT, 'core');
+  applyMigrations(db, path.join(SCHEMA_ROOT, 'core'), 'core');
   return { store: new AccountStore(db, config.core.sasl.scram_iterations), close: () => db.close() };
 }
 

@@ -61,8 +61,11 @@ export class ModuleHost {
     return orderByServices(defs);
   }
 
+  /** Where a module's migrations are: schema/<name>/ for built-in modules, <folder>/<name>/schema/ for third-party ones. */
+  private readonly migrationDirs = new Map<string, string>();
+
   private async importModule(name: string): Promise<ModuleDefinition> {
-    for (const dir of this.d.moduleDirs) {
+    for (const [i, dir] of this.d.moduleDirs.entries()) {
       const file = path.join(dir, name, 'index.js');
       if (!fs.existsSync(file)) continue;
       const mod = (await import(pathToFileURL(file).href)) as { default?: ModuleDefinition };
@@ -70,6 +73,7 @@ export class ModuleHost {
       if (!def || typeof def.setup !== 'function' || def.name !== name) {
         throw new Error(`${file}: expected a default export from defineModule({ name: '${name}', setup })`);
       }
+      this.migrationDirs.set(name, i === 0 ? path.join(this.d.schemaRoot, name) : path.join(dir, name, 'schema'));
       return def;
     }
     throw new Error(`${this.d.configFile ?? '(defaults)'}: modules.${name}: no module named "${name}" in ${this.d.moduleDirs.join(', ')}`);
@@ -86,7 +90,7 @@ export class ModuleHost {
   }
 
   async load(def: ModuleDefinition, config: unknown): Promise<void> {
-    applyMigrations(this.d.db, this.d.schemaRoot, def.name);
+    applyMigrations(this.d.db, this.migrationDirs.get(def.name) ?? path.join(this.d.schemaRoot, def.name), def.name);
     const entry: LoadedModule = { def, undo: [] };
     const ctx = this.context(def, config as z.output<z.ZodType>, entry.undo);
     this.loaded.push(entry);

@@ -22,11 +22,10 @@ export function openDatabase(dataDir: string): Database.Database {
 export interface AppliedMigration { scope: string; version: number; name: string }
 
 /**
- * Apply `schema/<scope>/NNN_name.sql` files not yet recorded for that scope, each in its own
+ * Apply the `NNN_name.sql` files in `dir` not yet recorded for `scope`, each in its own
  * transaction, in version order. A missing folder means the scope has no tables.
  */
-export function applyMigrations(db: Database.Database, schemaRoot: string, scope: string): AppliedMigration[] {
-  const dir = path.join(schemaRoot, scope);
+export function applyMigrations(db: Database.Database, dir: string, scope: string): AppliedMigration[] {
   if (!fs.existsSync(dir)) return [];
   const done = new Set(
     (db.prepare('SELECT version FROM schema_migrations WHERE scope = ?').all(scope) as { version: number }[]).map((r) => r.version),
