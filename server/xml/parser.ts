@@ -317,6 +317,11 @@ function qNameColon(name: string): number {
   return isNameStartAt(name, colon + 1, name.charCodeAt(colon + 1)) ? colon : INVALID_QNAME;
 }
 
+/** The prefix before `colon` is `xml` or `xmlns`, which need no declaration. */
+function isReservedPrefix(name: string, colon: number): boolean {
+  return (colon === 3 || colon === 5) && name.startsWith(colon === 3 ? 'xml' : 'xmlns');
+}
+
 /** Keeps hostile names from bloating error texts. */
 function clip(s: string): string {
   return s.length > 64 ? `${s.slice(0, 64)}...` : s;
@@ -336,6 +341,16 @@ function setAttribute(attrs: Record<string, string>, name: string, value: string
   } else {
     attrs[name] = value;
   }
+}
+
+/**
+ * The value of attribute `name`, or undefined. Attribute values are strings,
+ * so an Object.prototype member (toString, __proto__...) is never mistaken
+ * for an attribute; cheaper than Object.hasOwn on the hot path.
+ */
+function ownAttribute(attrs: Record<string, string | undefined>, name: string): string | undefined {
+  const value = attrs[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 const XML_DECL_TARGET = /^xml(?:[ \t\r\n]|$)/;
@@ -395,6 +410,11 @@ export class StreamParser {
   private tagName = '';
   private tagColon = -1;
   private attrs: Record<string, string> = {};
+  /** Names of the tag's attributes so far, for the duplicate check. */
+  private attrNames: string[] = [];
+  private attrCount = 0;
+  /** The tag has an `xmlns` attribute. */
+  private tagDeclaresDefault = false;
   /** Attributes with a prefix other than xml/xmlns, checked when the tag ends. */
   private prefixedAttrs: string[] | null = null;
   private attrName = '';
@@ -505,7 +525,8 @@ export class StreamParser {
       const end = Math.min(off + WINDOW, total);
       // RFC 7395 §3.3.3: a WebSocket message holds whole characters, so the
       // decoder is flushed at the end of each frame.
-      this.feedBytes(buf.subarray(off, end), this.framed && end === total, epoch);
+      const part = off === 0 && end === total ? buf : buf.subarray(off, end);
+      this.feedBytes(part, this.framed && end === total, epoch);
     }
   }
 
@@ -576,9 +597,20 @@ export class StreamParser {
     this.ascii = ascii;
     this.tokenStart = 0;
     this.countedPos = 0;
-    const len = this.end;
+    this.end = this.counting ? this.budgetEnd(0) : s.length;
     let pos = this.skipLF ? this.skipLineFeed() : 0;
-    while (pos < len && this.epoch === epoch) {
+    for (;;) {
+      pos = this.run(pos, epoch);
+      if (this.epoch !== epoch || !this.extendBudget(pos)) return;
+      if (pos >= s.length) break;
+    }
+    this.endWindow();
+  }
+
+  /** Runs the state machine from `pos` to `this.end`; returns where it stopped. */
+  private run(start: number, epoch: number): number {
+    let pos = start;
+    while (pos < this.end && this.epoch === epoch) {
       switch (this.state) {
         case S_TEXT:
           pos = this.stack.length === 0 ? this.scanOutside(pos) : this.scanText(pos);
@@ -860,10 +892,12 @@ export class StreamParser {
       this.beginCount(pos, false, 1);
     }
     this.attrs = {};
+    this.attrCount = 0;
+    this.tagDeclaresDefault = false;
     this.prefixedAttrs = null;
     this.state = S_START_NAME;
     this.tokenStart = pos;
-    return pos;
+    return pos < this.end ? this.startName(pos) : pos;
   }
 
   private startName(pos: number): number {
@@ -922,14 +956,34 @@ export class StreamParser {
     if (c !== EQUALS && !isSpace(c)) return this.fail('not-well-formed', `attribute "${clip(name)}" has no value`);
     const colon = qNameColon(name);
     if (colon === INVALID_QNAME) return this.fail('not-well-formed', `invalid attribute name "${clip(name)}"`);
-    if (Object.hasOwn(this.attrs, name)) return this.fail('not-well-formed', `duplicate attribute "${clip(name)}"`);
-    if (colon > 0) {
-      const prefix = name.slice(0, colon);
-      if (prefix !== 'xmlns' && prefix !== 'xml') (this.prefixedAttrs ??= []).push(name);
-    }
+    if (this.isDuplicateAttribute(name)) return this.fail('not-well-formed', `duplicate attribute "${clip(name)}"`);
+    if (colon > 0 && !isReservedPrefix(name, colon)) (this.prefixedAttrs ??= []).push(name);
+    this.attrNames[this.attrCount++] = name;
     this.attrName = name;
-    this.state = c === EQUALS ? S_ATTR_QUOTE : S_ATTR_EQ;
+    if (c !== EQUALS) {
+      this.state = S_ATTR_EQ;
+      return end + 1;
+    }
+    // Usually the quote follows at once: skip a trip through the state loop.
+    const quote = end + 1 < this.end ? this.s.charCodeAt(end + 1) : 0;
+    if (quote === QUOT || quote === APOS) return this.openAttributeValue(quote, end + 2);
+    this.state = S_ATTR_QUOTE;
     return end + 1;
+  }
+
+  private openAttributeValue(quote: number, start: number): number {
+    this.quote = quote;
+    this.attrValue = '';
+    this.state = S_ATTR_VALUE;
+    this.tokenStart = start;
+    return start;
+  }
+
+  /** Tags have few attributes: comparing names beats a property lookup. */
+  private isDuplicateAttribute(name: string): boolean {
+    const names = this.attrNames;
+    for (let i = 0; i < this.attrCount; i++) if (names[i] === name) return true;
+    return false;
   }
 
   private attributeEquals(pos: number): number {
@@ -953,13 +1007,7 @@ export class StreamParser {
     for (let i = pos; i < len; i++) {
       const c = s.charCodeAt(i);
       if (isSpace(c)) continue;
-      if (c === QUOT || c === APOS) {
-        this.quote = c;
-        this.attrValue = '';
-        this.state = S_ATTR_VALUE;
-        this.tokenStart = i + 1;
-        return i + 1;
-      }
+      if (c === QUOT || c === APOS) return this.openAttributeValue(c, i + 1);
       return this.fail('not-well-formed', `the value of attribute "${clip(this.attrName)}" must be quoted`);
     }
     return len;
@@ -1014,7 +1062,10 @@ export class StreamParser {
     const name = this.attrName;
     const value = this.attrValue;
     this.attrValue = '';
-    if (name.startsWith('xmlns') && !this.acceptNamespaceDeclaration(name, value)) return 0;
+    if (name.startsWith('xmlns')) {
+      if (!this.acceptNamespaceDeclaration(name, value)) return 0;
+      if (name.length === 5) this.tagDeclaresDefault = true;
+    }
     setAttribute(this.attrs, name, value);
     this.state = S_IN_TAG;
     this.spaceSeen = false;
@@ -1311,7 +1362,7 @@ export class StreamParser {
    */
   private bindNamespaces(name: string, attrs: Record<string, string>): boolean {
     const depth = this.stack.length;
-    const declared = Object.hasOwn(attrs, 'xmlns') || (depth > 0 && this.defaultDeclared[depth - 1]!);
+    const declared = this.tagDeclaresDefault || (depth > 0 && this.defaultDeclared[depth - 1]!);
     this.defaultDeclared[depth] = declared;
     const colon = this.tagColon;
     if (colon < 0) {
@@ -1355,17 +1406,18 @@ export class StreamParser {
   private lookupPrefix(prefix: string, own: Record<string, string>): string | undefined {
     if (prefix === 'xml') return XML_NS;
     const key = `xmlns:${prefix}`;
-    if (Object.hasOwn(own, key)) return own[key];
+    const declared = ownAttribute(own, key);
+    if (declared !== undefined) return declared;
     const stack = this.stack;
     for (let i = stack.length - 1; i >= 0; i--) {
-      const attrs = stack[i]!.attrs;
-      if (Object.hasOwn(attrs, key)) return attrs[key];
+      const inherited = ownAttribute(stack[i]!.attrs, key);
+      if (inherited !== undefined) return inherited;
     }
-    const root = this.rootAttrs;
-    if (root === null || !Object.hasOwn(root, key)) return undefined;
+    const fromRoot = this.rootAttrs === null ? undefined : ownAttribute(this.rootAttrs, key);
+    if (fromRoot === undefined) return undefined;
     const used = (this.rootPrefixesUsed ??= []);
     if (!used.includes(prefix)) used.push(prefix);
-    return root[key];
+    return fromRoot;
   }
 
   /** The stream root (RFC 6120 §4.7, §4.8). */
@@ -1427,13 +1479,13 @@ export class StreamParser {
     const root = this.rootAttrs;
     if (root === null) return;
     const attrs = el.attrs;
-    const defaultNS = root['xmlns'];
-    if (this.usesRootDefault && defaultNS !== undefined && !Object.hasOwn(attrs, 'xmlns')) attrs['xmlns'] = defaultNS;
+    const defaultNS = ownAttribute(root, 'xmlns');
+    if (this.usesRootDefault && defaultNS !== undefined && ownAttribute(attrs, 'xmlns') === undefined) attrs['xmlns'] = defaultNS;
     const used = this.rootPrefixesUsed;
     if (used === null) return;
     for (const prefix of used) {
       const key = `xmlns:${prefix}`;
-      if (!Object.hasOwn(attrs, key)) attrs[key] = root[key];
+      if (ownAttribute(attrs, key) === undefined) attrs[key] = root[key];
     }
   }
 
@@ -1504,10 +1556,10 @@ export class StreamParser {
   }
 
   /**
-   * The parser reached `this.end` before the end of the window: count what
-   * it consumed and either allow it further or refuse the stanza, exactly at
-   * the character that crosses the limit (RFC 6120 §13.12), so the outcome
-   * does not depend on how the input was cut into chunks.
+   * The parser stopped at `pos`, the end of the window or the end of its
+   * budget: count what it consumed and either let it go further or refuse
+   * the stanza, exactly at the character that crosses the limit (RFC 6120
+   * §13.12), so the outcome does not depend on how the input was chunked.
    */
   private extendBudget(pos: number): boolean {
     if (!this.counting) {
@@ -1515,10 +1567,13 @@ export class StreamParser {
       return true;
     }
     this.account(pos);
-    const end = this.held <= this.limit ? this.budgetEnd(pos) : pos;
-    if (end > pos) {
-      this.end = end;
-      return true;
+    if (this.held <= this.limit) {
+      if (pos >= this.s.length) return true;
+      const end = this.budgetEnd(pos);
+      if (end > pos) {
+        this.end = end;
+        return true;
+      }
     }
     const limit = this.limit;
     this.fail('policy-violation', this.countingHeader ? `stream header exceeds ${limit} bytes` : `stanza exceeds ${limit} bytes`);
