@@ -14,7 +14,8 @@ import { Listeners, type BoundAddresses } from './net/listeners.js';
 import type { Transport } from './net/transport.js';
 import { BUILTIN_MODULES, SCHEMA_ROOT, packageVersion } from './paths.js';
 import { Router } from './router/router.js';
-import type { Mechanism, SaslBackend } from './sasl/mechanism.js';
+import type { Mechanism } from './sasl/mechanism.js';
+import { AuthChain } from './sasl/auth-chain.js';
 import { PLAIN } from './sasl/plain.js';
 import { SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_256, SCRAM_SHA_256_PLUS } from './sasl/scram.js';
 import { AuthThrottle } from './sasl/throttle.js';
@@ -54,7 +55,7 @@ export class ParleyServer {
   private readonly extensions = new StreamExtensions();
   private readonly http: HttpRoutes;
   private readonly streams = new Set<C2SStream>();
-  private readonly providers: AccountProvider[] = [];
+  readonly auth: AuthChain;
   private listeners: Listeners | null = null;
   private readonly throttle: AuthThrottle;
   private readonly domains: Set<string>;
@@ -74,8 +75,25 @@ export class ParleyServer {
     this.throttle = new AuthThrottle({
       baseDelayMs: core.limits.auth_failure_delay, maxDelayMs: core.limits.auth_failure_delay_max, windowMs: core.limits.auth_failure_window,
     });
-    const localAccounts: AccountProvider = { name: 'local', exists: (local, domain) => this.accounts.exists(`${local}@${domain}`) };
-    this.providers.push(localAccounts);
+    const bareOf = (login: string, domain: string) => { try { return Jid.of(login, domain).bare; } catch { return null; } };
+    const localAccounts: AccountProvider = {
+      name: 'local',
+      exists: (local, domain) => this.accounts.exists(`${local}@${domain}`),
+      verifyPassword: async (login, domain, password) => {
+        const bare = bareOf(login, domain);
+        if (!bare || !this.accounts.exists(bare)) return 'unknown';
+        return this.accounts.verifyPassword(bare, password) ? 'ok' : 'wrong';
+      },
+      scramCredentials: async (login, domain, hash) => {
+        const bare = bareOf(login, domain);
+        return bare ? this.accounts.scramCredentials(bare, hash) : null;
+      },
+      loginRefusal: async (local, domain) => {
+        const reason = this.accounts.disabledReason(`${local}@${domain}`);
+        return reason ? `account disabled: ${reason}` : null;
+      },
+    };
+    this.auth = new AuthChain(localAccounts);
     this.router = new Router({
       log, hooks: this.hooks, events: this.events, iq: this.iq, sessions: this.sessions,
       isLocalDomain: (d) => this.domains.has(d),
@@ -93,18 +111,14 @@ export class ParleyServer {
       moduleDirs: [BUILTIN_MODULES, ...core.module_paths],
       hooks: this.hooks, events: this.events, iq: this.iq, disco: this.disco, router: this.router,
       sessions: this.sessions, accounts: accountsApi,
-      addAccountProvider: (p) => {
-        this.providers.push(p);
-        return () => { const i = this.providers.indexOf(p); if (i >= 0) this.providers.splice(i, 1); };
-      },
+      addAccountProvider: (p) => this.auth.add(p),
       extensions: this.extensions, http: this.http,
       server: { name: 'Parley', version: packageVersion(), startedAt: Date.now() },
     });
   }
 
-  private async accountExists(bare: Jid): Promise<boolean> {
-    for (const p of this.providers) if (await p.exists(bare.local, bare.domain)) return true;
-    return false;
+  private accountExists(bare: Jid): Promise<boolean> {
+    return this.auth.exists(bare.local, bare.domain);
   }
 
   /** Load modules, prepare certificates, open listeners. */
@@ -154,6 +168,7 @@ export class ParleyServer {
   private streamEnvironment() {
     const core = this.config.core;
     const mechanisms = core.sasl.mechanisms.map((m) => MECHANISMS[m]!);
+    const plainOnly = mechanisms.filter((m) => m === PLAIN);
     return {
       log: this.log,
       isHosted: (d: string) => this.domains.has(d),
@@ -161,13 +176,11 @@ export class ParleyServer {
         maxStanzaBytes: core.limits.max_stanza_bytes, maxDepth: core.limits.max_depth,
         authTimeoutMs: core.limits.auth_timeout, maxSessionsPerUser: core.limits.max_sessions_per_user,
       },
-      mechanisms,
-      saslBackend: (domain: string) => this.saslBackend(domain),
-      loginRefusal: async (bare: Jid) => {
-        const reason = this.accounts.disabledReason(bare.bare);
-        return reason ? `account disabled: ${reason}` : null;
-      },
-      sessionKind: () => 'employee' as const,
+      mechanismsFor: (domain: string) => (this.auth.plainOnly(domain) ? plainOnly : mechanisms),
+      saslBackend: (domain: string) => this.auth.saslBackend(domain),
+      canonicalLocal: (login: string, domain: string) => this.auth.canonicalLocal(login, domain),
+      loginRefusal: (bare: Jid) => this.auth.loginRefusal(bare.local, bare.domain),
+      sessionKind: (bare: Jid) => this.auth.sessionKind(bare.local, bare.domain),
       throttle: this.throttle,
       sessions: this.sessions,
       router: this.router,
@@ -175,23 +188,6 @@ export class ParleyServer {
       events: this.events,
       extensions: this.extensions,
       forget: (s: C2SStream) => { this.streams.delete(s); },
-    };
-  }
-
-  /** SASL against the local accounts of one domain (the directory module adds its own later). */
-  private saslBackend(domain: string): SaslBackend {
-    const bare = (username: string) => {
-      try { return Jid.of(username, domain).bare; } catch { return null; }
-    };
-    return {
-      scramCredentials: async (username, hash) => {
-        const b = bare(username);
-        return b ? this.accounts.scramCredentials(b, hash) : null;
-      },
-      verifyPassword: async (username, password) => {
-        const b = bare(username);
-        return b ? this.accounts.verifyPassword(b, password) : false;
-      },
     };
   }
 

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Jid } from '../xml/jid.js';
 import type { Stage } from './stage.js';
-import type { Session } from './session.js';
+import type { Session, SessionKind } from './session.js';
 import type { StanzaError } from './errors.js';
 import type { Verdict } from './verdicts.js';
 import type { EventFn, EventName, HookFn, HookName, IqEvent, ParleyEvents } from './events.js';
@@ -73,11 +73,43 @@ export interface SessionDirectory {
   all(): IterableIterator<Session>;
 }
 
-/** A source of accounts: the local SCRAM store, the directory, ... (see `ctx.auth`). */
+/** The answer of a provider to a password check: it knows the user and the password is right or wrong, or it does not know the user. */
+export type PasswordCheck = 'ok' | 'wrong' | 'unknown';
+
+/** SCRAM credentials (RFC 5802 section 3): what a provider stores instead of a password. */
+export interface ScramCredentialSet {
+  hash: 'SHA-1' | 'SHA-256';
+  salt: Buffer;
+  iterations: number;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+
+/**
+ * A source of accounts: the local SCRAM store, the directory, a bot (see `ctx.auth.addProvider`).
+ * Providers added by modules are asked before the local accounts, in load order.
+ * To say "the backend is unreachable right now", throw `AuthUnavailableError`: the client gets
+ * `<temporary-auth-failure/>` and may retry.
+ */
 export interface AccountProvider {
   readonly name: string;
+  /** The hosted domains this provider serves; all of them when absent. */
+  readonly domains?: readonly string[];
   /** Does this provider know the account? Must be fast: the router asks for every stanza to a bare JID that has no session. */
   exists(local: string, domain: string): boolean | Promise<boolean>;
+  /**
+   * SASL PLAIN: check a password for a login name. A provider without it cannot authenticate anyone.
+   * A provider that has no `scramCredentials` makes its domains offer PLAIN only (over TLS): it needs the password itself (an LDAP bind).
+   */
+  verifyPassword?(login: string, domain: string, password: string): Promise<PasswordCheck>;
+  /** SCRAM: stored credentials for a login name, or null when this provider does not know it. */
+  scramCredentials?(login: string, domain: string, hash: 'SHA-1' | 'SHA-256'): Promise<ScramCredentialSet | null>;
+  /** The JID localpart for a login name that authenticated (e.g. the directory's uid for a mail address); null = unchanged. */
+  canonicalLocal?(login: string, domain: string): Promise<string | null>;
+  /** Why this account may not log in now (disabled, expired), or null. */
+  loginRefusal?(local: string, domain: string): Promise<string | null>;
+  /** The kind of sessions this account gets, if this provider knows the account. */
+  sessionKind?(local: string, domain: string): SessionKind | undefined | Promise<SessionKind | undefined>;
 }
 
 export interface AccountsApi {

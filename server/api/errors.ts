@@ -77,3 +77,11 @@ export class StreamError extends Error {
     return el;
   }
 }
+
+/** Thrown by an account provider whose backend (the directory) cannot be reached: clients get temporary-auth-failure. */
+export class AuthUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AuthUnavailableError';
+  }
+}

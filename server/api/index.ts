@@ -11,7 +11,7 @@ export { Jid, JidError } from '../xml/jid.js';
 export { NS } from './ns.js';
 export type { Namespace } from './ns.js';
 export { Stage } from './stage.js';
-export { StanzaError, StreamError } from './errors.js';
+export { StanzaError, StreamError, AuthUnavailableError } from './errors.js';
 export type { StanzaErrorCondition, StanzaErrorType, StreamErrorCondition } from './errors.js';
 export { handled, block, drop, rewrite } from './verdicts.js';
 export type { Verdict, HookResult } from './verdicts.js';
@@ -22,7 +22,7 @@ export type {
 } from './events.js';
 export type {
   ModuleContext, ModuleDefinition, IqHandler, IqHandlerKey, IqAddressee, DiscoIdentity, DiscoItem,
-  DiscoTarget, DiscoRegistry, RouterApi, SessionDirectory, AccountProvider, AccountsApi, StorageApi,
+  DiscoTarget, DiscoRegistry, RouterApi, SessionDirectory, AccountProvider, PasswordCheck, ScramCredentialSet, AccountsApi, StorageApi,
   KeyValueStore, ParleyServices, TimersApi, HttpRequestHandler, XepSupport,
 } from './context.js';
 export { duration } from '../config/duration.js';

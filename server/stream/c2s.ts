@@ -23,11 +23,14 @@ export interface C2SEnvironment {
   log: Logger;
   isHosted(domain: string): boolean;
   limits: { maxStanzaBytes: number; maxDepth: number; authTimeoutMs: number; maxSessionsPerUser: number };
-  mechanisms: readonly Mechanism[];
+  /** The mechanisms a domain offers, in order (PLAIN only where a provider needs the password itself). */
+  mechanismsFor(domain: string): readonly Mechanism[];
   saslBackend(domain: string): SaslBackend;
+  /** The JID localpart for a login name that authenticated. */
+  canonicalLocal(login: string, domain: string): Promise<string>;
   /** Why an account may not log in now, or null. */
   loginRefusal(bare: Jid): Promise<string | null>;
-  sessionKind(bare: Jid): SessionKind;
+  sessionKind(bare: Jid): Promise<SessionKind>;
   throttle: AuthThrottle;
   sessions: SessionRegistry<ClientSession>;
   router: Router;
@@ -58,6 +61,7 @@ export class C2SStream implements SessionStream {
   private authAttempts = 0;
   private exchange: { mech: Mechanism; ex: SaslExchange } | null = null;
   private session: ClientSession | null = null;
+  private kind: SessionKind = 'employee';
   private readonly inbox: Element[] = [];
   private busy = false;
   private authTimer: NodeJS.Timeout | null;
@@ -197,7 +201,7 @@ export class C2SStream implements SessionStream {
 
   private offeredMechanisms(): Mechanism[] {
     const cb = this.transport.channelBinding() !== null;
-    return this.env.mechanisms.filter((m) => m.available({ secure: this.transport.secure, channelBindingAvailable: cb }));
+    return this.env.mechanismsFor(this.domain).filter((m) => m.available({ secure: this.transport.secure, channelBindingAvailable: cb }));
   }
 
   private async handleAuth(el: Element): Promise<void> {
@@ -243,11 +247,22 @@ export class C2SStream implements SessionStream {
     this.exchange = null;
     let jid: Jid;
     try {
-      jid = Jid.of(username, this.domain);
-    } catch {
+      jid = Jid.of(await this.env.canonicalLocal(username, this.domain), this.domain);
+    } catch (err) {
+      if (!(err instanceof JidError)) {
+        this.log.error({ err }, 'account provider failed after authentication');
+        return this.saslFailure(new SaslFailure('temporary-auth-failure'), false);
+      }
       return this.saslFailure(new SaslFailure('not-authorized'), true, username);
     }
-    const refusal = await this.env.loginRefusal(jid);
+    let refusal: string | null;
+    try {
+      refusal = await this.env.loginRefusal(jid);
+      this.kind = await this.env.sessionKind(jid);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'account provider unavailable after authentication');
+      return this.saslFailure(new SaslFailure('temporary-auth-failure', 'the account directory is unavailable'), false);
+    }
     if (refusal) {
       this.log.info({ user: jid.bare, refusal }, 'login refused');
       return this.saslFailure(new SaslFailure('account-disabled', refusal), true, jid.bare);
@@ -302,7 +317,7 @@ export class C2SStream implements SessionStream {
       this.replyError(iq, new StanzaError('resource-constraint', `at most ${this.env.limits.maxSessionsPerUser} sessions per account`));
       return;
     }
-    const session = new ClientSession(this.id, jid, this.env.sessionKind(jid.bareJid()), this, this.env.hooks, this.log);
+    const session = new ClientSession(this.id, jid, this.kind, this, this.env.hooks, this.log);
     const replaced = this.env.sessions.bind(session);
     if (replaced) {
       // RFC 6120 7.7.2.2: the new session wins; the old one ends with <conflict/>.
