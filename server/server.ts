@@ -191,6 +191,16 @@ export class ParleyServer {
     };
   }
 
+  /**
+   * Delete a local account while the server runs: its sessions end with <not-authorized/>, and
+   * modules hear 'account/deleted' to remove what they keep for it (rosters, offline messages ...).
+   */
+  async deleteAccount(bare: Jid): Promise<void> {
+    this.accounts.delete(bare);
+    for (const s of [...this.sessions.ofAccount(bare.bare)]) s.close(new StreamError('not-authorized', 'the account was deleted'));
+    await this.events.emit('account/deleted', { jid: bare.bare });
+  }
+
   /** RFC 6120 4.4: close every stream with </stream:stream>, stop listening, flush storage. */
   async stop(): Promise<void> {
     if (this.stopping) return;

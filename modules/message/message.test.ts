@@ -29,8 +29,11 @@ test('resources with equal top priority all get a message to the bare JID', asyn
   await b.next((el) => el.name === 'message');
 });
 
+// Without offline storage, so that what no resource takes is bounced where the test can see it.
+const WITHOUT_OFFLINE = { modules: { disco: {}, ping: {}, message: {} } };
+
 test('a negative-priority resource gets nothing sent to the bare JID', async (t) => {
-  const s = await startServer(t);
+  const s = await startServer(t, WITHOUT_OFFLINE);
   await s.createUser('alice');
   await s.createUser('bob');
   const alice = await s.connect('alice');
@@ -75,7 +78,7 @@ test('a groupchat message to a bare JID gets service-unavailable', async (t) => 
 });
 
 test('a message to an offline user without offline storage is bounced, not dropped', async (t) => {
-  const s = await startServer(t);
+  const s = await startServer(t, WITHOUT_OFFLINE);
   await s.createUser('alice');
   await s.createUser('bob');
   const alice = await s.connect('alice');

@@ -26,6 +26,8 @@ export type {
   KeyValueStore, ParleyServices, TimersApi, HttpRequestHandler, XepSupport,
 } from './context.js';
 export { duration } from '../config/duration.js';
+export { elementToJson, elementFromJson } from './element-json.js';
+export type { JsonNode } from './element-json.js';
 export { cloneElement, delayStamp, errorReply, resultReply, stanzaType } from './stanza.js';
 
 /** Declare a module. The type of `ctx.config` follows from the `config` schema. */

@@ -67,7 +67,10 @@ test('no config file gives every default', async () => {
     mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN'],
   });
   assert.deepEqual(config.core.admins, []);
-  assert.deepEqual(config.core.modules, { disco: {}, ping: {}, version: {}, time: {}, message: {} });
+  assert.deepEqual(config.core.modules, {
+    disco: {}, ping: {}, version: {}, time: {}, message: {},
+    roster: {}, presence: {}, offline: {}, blocking: {}, vcard: {}, last: {}, private: {},
+  });
   assert.deepEqual(config.core.module_paths, []);
 });
 

@@ -139,7 +139,10 @@ const modules = z
     z.unknown(),
   )
   // A function so each load gets its own objects (the loaded config is frozen).
-  .default(() => ({ disco: {}, ping: {}, version: {}, time: {}, message: {} }))
+  .default(() => ({
+    disco: {}, ping: {}, version: {}, time: {}, message: {},
+    roster: {}, presence: {}, offline: {}, blocking: {}, vcard: {}, last: {}, private: {},
+  }))
   .describe(
     'Modules to load, each with its own options (see the module\'s documentation). ' +
       'A module listed with no options uses its defaults.',

@@ -12,6 +12,7 @@ import { EventFailedClosed, type EventBus } from '../host/events.js';
 import type { IqTable } from '../host/iq-table.js';
 import type { SessionRegistry } from '../session/registry.js';
 import { Jid } from '../xml/jid.js';
+import { ClientSession } from '../session/client-session.js';
 import { InboundRefusal, inboundFromClient, inboundFromServer, nextStanzaId } from './inbound.js';
 import { bounceReply, toStanzaError } from './errors.js';
 import { deliverToSessions, recipientsForBareJid } from './deliver.js';
@@ -156,7 +157,11 @@ export class Router implements RouterApi {
 
   private routeToAccount(event: StanzaEvent, addressee: 'bare' | 'full'): void | Promise<void> {
     if (event.kind === 'presence') {
-      if (event.toImplicit) return this.routeWithHook('presence/broadcast', event, () => undefined);
+      if (event.toImplicit) {
+        // What contacts and probes see is the presence as policy left it (e.g. with the avatar hash).
+        if (event.origin instanceof ClientSession && event.stanza.attrs.type !== 'error') event.origin.presence = event.stanza;
+        return this.routeWithHook('presence/broadcast', event, () => undefined);
+      }
       return this.routeWithHook(addressee === 'bare' ? 'presence/bare' : 'presence/full', event, () => this.unhandled(event));
     }
     return this.routeWithHook(addressee === 'bare' ? 'message/bare' : 'message/full', event, () => this.unhandled(event));
@@ -178,7 +183,12 @@ export class Router implements RouterApi {
   /** RFC 6121 8.5.1: the account does not exist. */
   private noSuchUser(event: StanzaEvent): void {
     if (event.kind === 'presence') {
-      this.d.log.debug({ stanzaId: event.id, to: event.to.bare }, 'presence to a non-existent account ignored');
+      // RFC 6121 3.1.3 / 4.3.1: a subscription request or probe for an account that does not exist is
+      // answered 'unsubscribed' (through the pipeline, so the sender's roster is corrected); the rest is ignored.
+      if (event.type === 'subscribe' || event.type === 'probe') {
+        void this.send(xml('presence', { type: 'unsubscribed', from: event.to.bare, to: event.from.bare }))
+          .catch((err) => this.d.log.error({ err, stanzaId: event.id }, 'could not answer a request for a non-existent account'));
+      }
       return;
     }
     this.bounceEvent(event, new StanzaError('service-unavailable', 'No such user'));
@@ -205,6 +215,18 @@ export class Router implements RouterApi {
       return this.resolvePending(event);
     }
     if (addressee === 'full') return this.routeWithHook('iq/full', event, () => this.deliverIqToFull(event));
+    if (addressee === 'bare' && event.from.bare !== event.to.bare && this.d.sessions.ofAccount(event.to.bare).length === 0) {
+      // Handlers answer on an account's behalf only for accounts that exist (RFC 6121 8.5.1).
+      return this.d.accountExists(event.to.bareJid()).then((exists) => {
+        if (!exists) return this.bounceEvent(event, new StanzaError('service-unavailable', 'No such user'));
+        return this.dispatchIq(event, addressee);
+      });
+    }
+    return this.dispatchIq(event, addressee);
+  }
+
+  private dispatchIq(event: StanzaEvent, addressee: 'server' | 'bare'): void | Promise<void> {
+    const type = event.type;
     const payload = event.stanza.getChildElements()[0]!;
     const xmlns = payload.getNS() ?? '';
     const name = payload.getName();

@@ -357,8 +357,12 @@ export class C2SStream implements SessionStream {
   private async broadcastPresence(session: ClientSession, el: Element): Promise<void> {
     const wasAvailable = session.available;
     session.updatePresence(el);
+    const initial = session.available && !wasAvailable;
+    // Stored stanzas (offline messages, pending requests) reach the session before anything that
+    // its presence broadcast may cause contacts to send, so the order of messages is kept.
+    if (initial) await this.env.events.emit('session/available', { session, initial: true });
     await this.env.router.fromClient(session, el);
-    if (session.available && session.open) await this.env.events.emit('session/available', { session, initial: !wasAvailable });
+    if (!initial && session.available && session.open) await this.env.events.emit('session/available', { session, initial: false });
   }
 
   private replyError(el: Element, error: StanzaError): void {

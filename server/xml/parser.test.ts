@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Element } from '@xmpp/xml';
+import { xml, type Element } from '@xmpp/xml';
 import {
   StreamParser,
   STREAMS_NS,
@@ -611,6 +611,12 @@ test('an attribute without a value is refused as not-well-formed', () => {
   assertRefused(parse("<message disabled type='chat'/>"), 'not-well-formed', /no value/);
 });
 
+test('a duplicate attribute after many others is refused as not-well-formed', () => {
+  const attrs = Array.from({ length: 30 }, (_, i) => ` a${i}='${i}'`).join('');
+  assertRefused(parse(`<message${attrs} a17='again'/>`), 'not-well-formed', /duplicate attribute "a17"/);
+  assertNoError(parse(`<message${attrs}/>`));
+});
+
 test('attributes not separated by whitespace are refused as not-well-formed', () => {
   const r = parse("<message id='1'type='chat'/>");
   assertRefused(r, 'not-well-formed', /whitespace/);
@@ -694,13 +700,17 @@ test('a stanza larger than maxStanzaBytes is refused as soon as the limit is cro
   assert.equal(r.parser.bufferedBytes, 0);
 });
 
-test('a single huge write is refused without being parsed past the limit', () => {
-  // A forbidden character well past the limit: reporting it would show that
-  // the parser kept going after crossing the limit.
-  const body = Buffer.alloc(4 * 1024 * 1024, 'a');
-  body[3 * 1024 * 1024] = 0x01;
-  const r = parse(Buffer.concat([Buffer.from('<message><body>'), body]));
-  assertRefused(r, 'policy-violation', /stanza exceeds/);
+test('a single huge write is refused at the byte that crosses the limit, without parsing further', () => {
+  // A forbidden character at the first byte over the limit is never looked
+  // at; one byte earlier it is inside the limit and is reported.
+  const prefix = Buffer.from('<message><body>');
+  const overAt = (index: number): Recorder => {
+    const body = Buffer.alloc(4 * 1024 * 1024, 'a');
+    body[index - prefix.length] = 0x01;
+    return parse(Buffer.concat([prefix, body]));
+  };
+  assertRefused(overAt(262144), 'policy-violation', /stanza exceeds 262144 bytes/);
+  assertRefused(overAt(262143), 'not-well-formed', /U\+0001/);
 });
 
 test('stanza size is counted in UTF-8 bytes of the input, up to and including the limit', () => {
@@ -718,6 +728,24 @@ test('stanza size is counted in UTF-8 bytes of the input, up to and including th
     bad.parser.write(asBuffer ? Buffer.from(over) : over);
     assertRefused(bad, 'policy-violation', /stanza exceeds 100 bytes/);
   }
+});
+
+test('the size limit is enforced at the same byte however the input is cut', () => {
+  // The first stanza is exactly at the limit; the second crosses it before
+  // its bad end tag, so the limit must win in every chunking.
+  const input = `${HEADER}<m>${'x'.repeat(93)}</m><m>${'x'.repeat(100)}</wrong>`;
+  const run = (size: number): Event[] => {
+    const r = record({ maxStanzaBytes: 100 });
+    for (let i = 0; i < input.length; i += size) r.parser.write(input.slice(i, i + size));
+    return r.events;
+  };
+  const whole = run(input.length);
+  assert.deepEqual(
+    whole.map((e) => e[0]),
+    ['open', 'element', 'error'],
+  );
+  assert.equal(whole[2]![1], 'policy-violation');
+  for (const size of [1, 2, 3, 7, 50, 99, 100, 101]) assert.deepEqual(run(size), whole, `chunks of ${size}`);
 });
 
 test('attributes count towards the stanza size', () => {
@@ -854,6 +882,12 @@ test('an exception thrown by a handler propagates and stops the parser until res
   assert.throws(() => r.parser.write('<presence/><message/>'), /boom/);
   r.parser.write('<presence/>');
   assert.equal(r.elements.length, 1);
+  r.parser.reset();
+  r.parser.write(HEADER);
+  assert.deepEqual(
+    r.events.map((e) => e[0]),
+    ['open', 'element', 'open'],
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -964,17 +998,59 @@ test('feeding a stream in random cuts gives the same events as feeding it whole'
   }
 });
 
+/** A random stanza built with @xmpp/xml, to be serialised by ltx. */
+function randomStanza(random: () => number, depth = 0): Element {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const textPieces = ['hello', ' ', '<', '>', '&', '"', "'", ']]>', 'é', '😀', '漢字', '\t', '\n', 'x'.repeat(40)];
+  const valuePieces = ['v', ' ', '<', '>', '&', '"', "'", 'ü', '😀', '=', '/'];
+  const name = depth === 0 ? pick(['message', 'iq', 'presence']) : pick(['body', 'x', 'item', 'é-lément', 'a.b_c', 'p:thing']);
+  const attrs: Record<string, string> = depth === 0 ? { xmlns: 'jabber:client' } : {};
+  if (name.startsWith('p:')) attrs['xmlns:p'] = 'urn:example:p';
+  const attrCount = Math.floor(random() * 4);
+  for (let i = 0; i < attrCount; i++) {
+    attrs[pick(['id', 'type', 'to', 'xml:lang', `k${i}`])] = Array.from({ length: Math.floor(random() * 5) }, () => pick(valuePieces)).join('');
+  }
+  const el = xml(name, attrs);
+  const childCount = depth < 4 ? Math.floor(random() * 4) : 0;
+  for (let i = 0; i < childCount; i++) {
+    if (random() < 0.5) el.t(Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(textPieces)).join(''));
+    else el.cnode(randomStanza(random, depth + 1));
+  }
+  return el;
+}
+
+test('random stanzas serialised by ltx come back unchanged, however the input is cut', () => {
+  const random = prng(99);
+  for (let round = 0; round < 100; round++) {
+    const stanzas = Array.from({ length: 5 }, () => randomStanza(random));
+    const input = Buffer.from(HEADER + stanzas.map((el) => el.toString()).join(' '));
+    const r = record();
+    let pos = 0;
+    while (pos < input.length) {
+      const size = 1 + Math.floor(random() * 64);
+      r.parser.write(input.subarray(pos, pos + size));
+      pos += size;
+    }
+    assertNoError(r);
+    assert.deepEqual(
+      r.elements.map((el) => el.toString()),
+      stanzas.map((el) => el.toString()),
+    );
+  }
+});
+
 test('write() never throws on random bytes and reports at most one error', () => {
   const random = prng(42);
+  // Half the bytes are markup characters, so that the state machine gets past '<'.
+  const markup = Buffer.from('<>/=\'"&;#x![]-?: \nabc');
   for (let round = 0; round < 400; round++) {
-    const r = record({ maxStanzaBytes: 2048, maxHeaderBytes: 512, maxDepth: 8 }, round % 3 === 0 ? 'framed' : 'stream');
-    const prefix = round % 2 === 0 ? HEADER : '';
-    if (prefix && round % 3 !== 0) r.parser.write(prefix);
+    const framed = round % 3 === 0;
+    const r = record({ maxStanzaBytes: 2048, maxHeaderBytes: 512, maxDepth: 8 }, framed ? 'framed' : 'stream');
+    if (!framed && round % 2 === 0) r.parser.write(HEADER);
     const length = Math.floor(random() * 600);
     const data = Buffer.alloc(length);
     for (let i = 0; i < length; i++) {
-      // Bias towards markup characters so the state machine is exercised.
-      data[i] = random() < 0.5 ? '<>/=\'"&;#x![]-?: \nabc'.charCodeAt(Math.floor(random() * 22)) : Math.floor(random() * 256);
+      data[i] = random() < 0.5 ? markup[Math.floor(random() * markup.length)]! : Math.floor(random() * 256);
     }
     let pos = 0;
     while (pos < length) {

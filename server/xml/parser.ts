@@ -4,7 +4,7 @@
  * XMPP uses a restricted subset of XML 1.0: no comments, no processing
  * instructions other than the initial XML declaration, no DTDs and no entity
  * references other than the five predefined ones (RFC 6120 §11.1); UTF-8 only
- * (§11.6); and every stream must be namespace-well-formed (§11.2, §11.4). The
+ * (§11.6); and every stream must be namespace-well-formed (§11.2, §11.3). The
  * client parsers we depend on (ltx, @xmpp/xml) silently skip the forbidden
  * constructs and have no resource limits, so the server parses with this one.
  *
@@ -17,9 +17,15 @@
  * - Elements are built as `@xmpp/xml` (ltx) `Element`s while parsing, so a
  *   stanza is ready the moment its end tag arrives.
  * - Every byte of an unfinished stanza or stream header counts against a
- *   limit that is checked at each tag and at the end of every input window
- *   (at most 64 KiB), so hostile input is refused long before it can
- *   exhaust memory (RFC 6120 §13.12 on resource exhaustion).
+ *   limit, and the scanner never runs past the point where the limit could
+ *   be crossed: an oversized stanza is refused at the very byte that crosses
+ *   it, without waiting for its end tag (RFC 6120 §13.12).
+ * - The events, errors included, do not depend on how the input was cut
+ *   into chunks.
+ *
+ * Stricter than some servers, as XML 1.0 requires: the XML declaration must
+ * be the very first thing in the stream (or WebSocket message), and a
+ * WebSocket message must hold complete elements only.
  */
 import { isAscii } from 'node:buffer';
 import { Element } from '@xmpp/xml';
@@ -55,7 +61,7 @@ export interface ParserHandlers {
 /**
  * 'stream': a TCP/TLS stream with a `<stream:stream>` root (RFC 6120 §4).
  * 'framed': WebSocket messages, each a sequence of complete top-level
- * elements (RFC 7395 §3.3.3).
+ * elements (RFC 7395 §3.3).
  */
 export type ParserMode = 'stream' | 'framed';
 
@@ -303,11 +309,40 @@ function predefinedEntity(name: string): string | undefined {
   }
 }
 
+const NAME_CACHE_SLOTS = 512;
+const NAME_CACHE_MAX_LENGTH = 12;
+const nameCache: string[] = new Array<string>(NAME_CACHE_SLOTS).fill('');
+
+/**
+ * `s.slice(start, end)`, reusing an earlier string with the same content if
+ * one is cached. Short names recur in every stanza (to, from, id, type,
+ * xmlns, body...); handing out one string for each makes attribute stores
+ * and end-tag comparisons cheaper. Only short names are cached: V8 copies
+ * them, so the cache never keeps a whole input window alive.
+ */
+function recurringName(s: string, start: number, end: number): string {
+  const length = end - start;
+  if (length > NAME_CACHE_MAX_LENGTH || length === 0) return s.slice(start, end);
+  const slot = (s.charCodeAt(start) * 31 + s.charCodeAt(end - 1) * 7 + length) & (NAME_CACHE_SLOTS - 1);
+  const cached = nameCache[slot]!;
+  if (cached.length === length) {
+    let k = 0;
+    while (k < length && cached.charCodeAt(k) === s.charCodeAt(start + k)) k++;
+    if (k === length) return cached;
+  }
+  const name = s.slice(start, end);
+  nameCache[slot] = name;
+  return name;
+}
+
 const INVALID_QNAME = -2;
+
+/** Attribute names remembered per tag for the duplicate check. */
+const FEW_ATTRIBUTES = 8;
 
 /**
  * Index of the colon in a QName, -1 when unprefixed, or INVALID_QNAME when
- * the name is not a QName (Namespaces in XML 1.0 §3): at most one colon,
+ * the name is not a QName (Namespaces in XML 1.0 §4): at most one colon,
  * neither first nor last, and the local part must start like a name.
  */
 function qNameColon(name: string): number {
@@ -399,6 +434,8 @@ export class StreamParser {
   /** ']' characters ending the last window's text, for the ']]>' check. */
   private carriedBrackets = 0;
   private cdataBrackets = 0;
+  /** Text of the CDATA section being parsed, from earlier windows. */
+  private cdata = '';
   private bangIndex = 0;
   private piQuestion = false;
   private entityReturn = S_TEXT;
@@ -481,6 +518,7 @@ export class StreamParser {
     this.attrs = {};
     this.prefixedAttrs = null;
     this.attrValue = '';
+    this.cdata = '';
     this.stack = [];
     this.text = '';
     this.rootName = '';
@@ -523,7 +561,7 @@ export class StreamParser {
     const total = buf.length;
     for (let off = 0; off < total && this.epoch === epoch; off += WINDOW) {
       const end = Math.min(off + WINDOW, total);
-      // RFC 7395 §3.3.3: a WebSocket message holds whole characters, so the
+      // RFC 7395 §3.3: a WebSocket message holds whole characters, so the
       // decoder is flushed at the end of each frame.
       const part = off === 0 && end === total ? buf : buf.subarray(off, end);
       this.feedBytes(part, this.framed && end === total, epoch);
@@ -570,6 +608,10 @@ export class StreamParser {
   }
 
   private writeString(chunk: string, epoch: number): void {
+    if (this.utf8Tail.length > 0) {
+      this.fail('not-well-formed', 'the input is not valid UTF-8 (RFC 6120 §11.6)');
+      return;
+    }
     let input = this.pendingHigh === '' ? chunk : this.pendingHigh + chunk;
     this.pendingHigh = '';
     // A surrogate pair cut between two string chunks is kept whole (a frame
@@ -685,7 +727,7 @@ export class StreamParser {
         }
         break;
       case S_CDATA:
-        this.appendText(len);
+        this.cdata += this.s.slice(this.tokenStart, len);
         break;
       case S_ATTR_VALUE:
         this.appendAttributeValue(len);
@@ -715,32 +757,25 @@ export class StreamParser {
   private scanOutside(pos: number): number {
     const s = this.s;
     const len = this.end;
-    for (let i = pos; i < len; i++) {
-      const c = s.charCodeAt(i);
-      if (c === LT) {
-        if (this.phase === P_EPILOG) return this.fail('not-well-formed', 'data after the end of the stream');
-        if (this.phase === P_BODY) this.beginCount(i, false, 0);
-        this.atStart = false;
-        this.state = S_TAG_OPEN;
-        return i + 1;
-      }
-      if (isSpace(c)) {
-        this.atStart = false;
-        this.declAllowed = false;
-        continue;
-      }
-      if (c === BOM && this.atStart) {
-        this.atStart = false;
-        continue;
-      }
-      return this.fail('not-well-formed', this.outsideTextError());
+    let i = pos;
+    if (this.atStart) {
+      // A byte order mark may open the stream (RFC 3629 §6).
+      this.atStart = false;
+      if (s.charCodeAt(i) === BOM) i++;
     }
-    return len;
+    const first = i;
+    while (i < len && isSpace(s.charCodeAt(i))) i++;
+    if (i > first) this.declAllowed = false;
+    if (i === len) return len;
+    if (s.charCodeAt(i) !== LT || this.phase === P_EPILOG) return this.fail('not-well-formed', this.outsideTextError());
+    if (this.phase === P_BODY) this.beginCount(i, false, 0);
+    this.state = S_TAG_OPEN;
+    return i + 1;
   }
 
   private outsideTextError(): string {
     if (this.phase === P_EPILOG) return 'data after the end of the stream';
-    if (this.framed) return 'text outside a top-level element (RFC 7395 §3.3.3)';
+    if (this.framed) return 'text outside a top-level element (RFC 7395 §3.3)';
     if (this.phase === P_PROLOG) return 'text before the stream header';
     return 'text directly inside the stream element (RFC 6120 §11.7)';
   }
@@ -822,9 +857,8 @@ export class StreamParser {
 
   /** The slice of the current name token up to `end`, joined to any earlier part. */
   private takeToken(end: number): string {
-    const slice = this.s.slice(this.tokenStart, end);
-    if (this.partial === '') return slice;
-    const token = this.partial + slice;
+    if (this.partial === '') return recurringName(this.s, this.tokenStart, end);
+    const token = this.partial + this.s.slice(this.tokenStart, end);
     this.partial = '';
     return token;
   }
@@ -869,7 +903,7 @@ export class StreamParser {
         this.bangIndex = 0;
         return pos + 1;
       case QUESTION:
-        // RFC 6120 §11.1: only the XML declaration, and only before the root.
+        // RFC 6120 §11.1, §11.5: only the XML declaration, and only first.
         if (!this.declAllowed) {
           return this.fail('restricted-xml', 'processing instructions are not allowed (RFC 6120 §11.1)');
         }
@@ -958,7 +992,8 @@ export class StreamParser {
     if (colon === INVALID_QNAME) return this.fail('not-well-formed', `invalid attribute name "${clip(name)}"`);
     if (this.isDuplicateAttribute(name)) return this.fail('not-well-formed', `duplicate attribute "${clip(name)}"`);
     if (colon > 0 && !isReservedPrefix(name, colon)) (this.prefixedAttrs ??= []).push(name);
-    this.attrNames[this.attrCount++] = name;
+    if (this.attrCount < FEW_ATTRIBUTES) this.attrNames[this.attrCount] = name;
+    this.attrCount++;
     this.attrName = name;
     if (c !== EQUALS) {
       this.state = S_ATTR_EQ;
@@ -979,10 +1014,16 @@ export class StreamParser {
     return start;
   }
 
-  /** Tags have few attributes: comparing names beats a property lookup. */
+  /**
+   * Tags usually have a few attributes, for which comparing names beats a
+   * property lookup; a hostile tag with thousands falls back to the lookup
+   * (every earlier attribute is already stored) to stay linear.
+   */
   private isDuplicateAttribute(name: string): boolean {
+    const count = this.attrCount;
+    if (count > FEW_ATTRIBUTES) return ownAttribute(this.attrs, name) !== undefined;
     const names = this.attrNames;
-    for (let i = 0; i < this.attrCount; i++) if (names[i] === name) return true;
+    for (let i = 0; i < count; i++) if (names[i] === name) return true;
     return false;
   }
 
@@ -1163,20 +1204,11 @@ export class StreamParser {
         this.cdataBrackets++;
         continue;
       }
-      if (c === GT && this.cdataBrackets >= 2) {
-        // The two ']' of ']]>' are already in the text (perhaps from an
-        // earlier window): drop them.
-        this.appendText(i);
-        this.text = this.text.slice(0, -2);
-        this.state = S_TEXT;
-        this.tokenStart = i + 1;
-        return i + 1;
-      }
+      if (c === GT && this.cdataBrackets >= 2) return this.endCdata(i);
       this.cdataBrackets = 0;
       if ((c >= SPACE && c < 0xd800) || c === TAB || c === LF) continue;
       if (c === CR) {
-        this.appendText(i);
-        this.text += '\n';
+        this.cdata += `${this.s.slice(this.tokenStart, i)}\n`;
         return this.afterCR(i);
       }
       const next = this.checkChar(c, i);
@@ -1184,6 +1216,19 @@ export class StreamParser {
       i = next - 1;
     }
     return len;
+  }
+
+  /** `i` is the '>' of ']]>'. */
+  private endCdata(i: number): number {
+    // The section's text ends with the two ']' of ']]>' (perhaps from an
+    // earlier window). It is kept apart from the element's text until now
+    // so that dropping them costs no more than the section itself.
+    const content = this.cdata + this.s.slice(this.tokenStart, i);
+    this.cdata = '';
+    this.text += content.slice(0, -2);
+    this.state = S_TEXT;
+    this.tokenStart = i + 1;
+    return i + 1;
   }
 
   /** A processing instruction where the XML declaration may appear. */
@@ -1425,7 +1470,7 @@ export class StreamParser {
     const name = this.tagName;
     const attrs = this.attrs;
     const colon = this.tagColon;
-    const ns = colon < 0 ? attrs['xmlns'] : this.lookupPrefix(name.slice(0, colon), attrs);
+    const ns = colon < 0 ? ownAttribute(attrs, 'xmlns') : this.lookupPrefix(name.slice(0, colon), attrs);
     if (colon >= 0 && ns === undefined) {
       return this.fail('not-well-formed', `unbound namespace prefix on <${clip(name)}>`);
     }
@@ -1492,7 +1537,7 @@ export class StreamParser {
   // ---------------------------------------------------------------------
   // Frames, limits and errors
 
-  /** RFC 7395 §3.3.3: each WebSocket message starts afresh at the top level. */
+  /** RFC 7395 §3.3: each WebSocket message starts afresh at the top level. */
   private beginFrame(): void {
     this.phase = P_PROLOG;
     this.atStart = true;
@@ -1500,11 +1545,11 @@ export class StreamParser {
     this.beginCount(0, true, 0);
   }
 
-  /** RFC 7395 §3.3.3: a message holds complete elements only. */
+  /** RFC 7395 §3.3: a message holds complete elements only. */
   private endFrame(): void {
     this.stopCount();
     if (this.state !== S_TEXT || this.stack.length > 0) {
-      this.fail('not-well-formed', 'a WebSocket message must contain complete XML elements only (RFC 7395 §3.3.3)');
+      this.fail('not-well-formed', 'a WebSocket message must contain complete XML elements only (RFC 7395 §3.3)');
     }
   }
 
@@ -1590,6 +1635,7 @@ export class StreamParser {
     this.text = '';
     this.partial = '';
     this.attrValue = '';
+    this.cdata = '';
     this.counting = false;
     this.inHandler = true;
     this.handlers.error(condition, text);
