@@ -55,6 +55,9 @@ export class ParleyServer {
   private readonly extensions = new StreamExtensions();
   private readonly http: HttpRoutes;
   private readonly streams = new Set<C2SStream>();
+  /** XEP-0198: resumable sessions by SM id, and the clocks of those waiting for a resumption. */
+  private readonly smSessions = new Map<string, ClientSession>();
+  private readonly hibernating = new Map<ClientSession, NodeJS.Timeout>();
   readonly auth: AuthChain;
   private listeners: Listeners | null = null;
   private readonly throttle: AuthThrottle;
@@ -188,7 +191,43 @@ export class ParleyServer {
       events: this.events,
       extensions: this.extensions,
       forget: (s: C2SStream) => { this.streams.delete(s); },
+      sm: { enabled: core.stream_management.enabled, resumeTimeoutMs: core.stream_management.resume_timeout, maxUnacked: core.stream_management.max_unacked },
+      smSessions: this.smSessions,
+      hibernate: (session: ClientSession) => this.hibernate(session),
+      wake: (session: ClientSession) => {
+        const timer = this.hibernating.get(session);
+        if (timer) clearTimeout(timer);
+        this.hibernating.delete(session);
+        session.onCloseWhileHibernating = null;
+      },
+      endSession: (session: ClientSession, clean: boolean, reason: string) => this.endSession(session, clean, reason),
     };
+  }
+
+  private hibernate(session: ClientSession): void {
+    const timer = setTimeout(() => this.endSession(session, false, 'not resumed in time'), this.config.core.stream_management.resume_timeout);
+    timer.unref();
+    this.hibernating.set(session, timer);
+    session.onCloseWhileHibernating = (s) => this.endSession(s, false, 'closed while waiting for resumption');
+  }
+
+  /**
+   * A session ends for good: it leaves the registry, modules hear 'session/closed' (presence
+   * goes unavailable), and what the client never acknowledged is routed again (XEP-0198 5:
+   * messages to other resources or offline storage, IQs answered with an error), never dropped.
+   */
+  private endSession(session: ClientSession, clean: boolean, reason: string): void {
+    if (!session.open) return;
+    session.open = false;
+    const timer = this.hibernating.get(session);
+    if (timer) clearTimeout(timer);
+    this.hibernating.delete(session);
+    this.sessions.unbind(session);
+    const unacked = session.sm ? session.sm.takeUnacked() : [];
+    if (session.sm) this.smSessions.delete(session.sm.id);
+    if (unacked.length > 0) this.log.info({ session: session.id, count: unacked.length }, 'routing unacknowledged stanzas again');
+    void this.events.emit('session/closed', { session, clean, reason });
+    for (const stanza of unacked) this.router.reroute(stanza);
   }
 
   /**
@@ -209,6 +248,7 @@ export class ParleyServer {
     // Stop accepting first, then end every stream; the listeners finish closing once their connections are gone.
     const listenersClosed = this.listeners?.stop();
     for (const s of [...this.streams]) s.close(new StreamError('system-shutdown', 'the server is shutting down'));
+    for (const session of [...this.hibernating.keys()]) this.endSession(session, false, 'server stopping');
     await listenersClosed;
     this.router.cancelPending();
     this.host.unloadAll();

@@ -116,6 +116,18 @@ const limitsSection = section({
     .describe('Most simultaneous sessions (resources) one account may have.'),
 });
 
+const streamManagementSection = section({
+  enabled: z.boolean().default(true).describe('Offer XEP-0198 Stream Management (acknowledgements and resumption) to clients.'),
+  resume_timeout: duration('5m').describe(
+    'How long a session whose connection dropped waits for the client to resume it; then its unacknowledged stanzas go to other resources or offline storage.',
+  ),
+  max_unacked: z
+    .int()
+    .min(100)
+    .default(10000)
+    .describe('Most stanzas sent to a client and not yet acknowledged; beyond it the stream is closed (its stanzas are re-routed, not lost).'),
+});
+
 const SASL_MECHANISMS = ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN'] as const;
 
 const saslSection = section({
@@ -164,6 +176,7 @@ export const coreConfigSchema = z.strictObject({
   listeners: listenersSection.describe('Network listeners.'),
   limits: limitsSection.describe('Resource limits and authentication throttling.'),
   sasl: saslSection.describe('Authentication (SASL).'),
+  stream_management: streamManagementSection.describe('XEP-0198 Stream Management.'),
   admins: z.array(bareJid).default([]).describe('Bare JIDs of accounts with the admin role.'),
   modules,
   module_paths: z

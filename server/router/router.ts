@@ -62,6 +62,34 @@ export class Router implements RouterApi {
     await this.pipeline(inboundFromServer(stanza));
   }
 
+  /**
+   * Route again a stanza that a session received but never acknowledged (XEP-0198): routing and
+   * delivery only, no policy or audit (they saw it the first time). Messages get a delay stamp
+   * and go where the RFC sends them now (another resource, offline storage); IQ requests are
+   * answered with an error; presence is stale and not repeated.
+   */
+  reroute(stanza: Element): void {
+    const type = stanza.attrs.type;
+    if (stanza.name === 'iq') {
+      if (type === 'get' || type === 'set') this.bounce(stanza, new StanzaError('recipient-unavailable', 'The recipient disconnected before handling the request'));
+      return;
+    }
+    if (stanza.name !== 'message' || type === 'error' || type === 'groupchat' || type === 'headline') return;
+    if (!stanza.getChild('delay', 'urn:xmpp:delay')) {
+      const domain = Jid.tryParse(stanza.attrs.to ?? '')?.domain;
+      stanza.append(xml('delay', { xmlns: 'urn:xmpp:delay', from: domain, stamp: new Date().toISOString() }, 'Resent'));
+    }
+    let event: StanzaEvent;
+    try {
+      event = inboundFromServer(stanza);
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message }, 'an unacknowledged stanza could not be routed again');
+      return;
+    }
+    const r = this.route(event);
+    if (r instanceof Promise) r.catch((err) => this.d.log.error({ err, stanzaId: event.id }, 're-routing failed'));
+  }
+
   deliver(session: Session, stanza: Element): boolean {
     return session.deliver(stanza);
   }

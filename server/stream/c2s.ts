@@ -17,6 +17,7 @@ import { StreamParser, type StreamErrorCondition } from '../xml/parser.js';
 import { Jid, JidError } from '../xml/jid.js';
 import type { StreamExtensions } from './features.js';
 import { checkStreamHeader, emergencyHeader, streamClose, streamHeader } from './header.js';
+import { AckOutOfRange, NS_SM, StreamManagementState, isStanza } from './sm.js';
 
 /** What a client stream needs from the server around it. */
 export interface C2SEnvironment {
@@ -39,6 +40,15 @@ export interface C2SEnvironment {
   extensions: StreamExtensions;
   /** Called once when the stream is gone, so the server can forget it. */
   forget(stream: C2SStream): void;
+  /** XEP-0198 settings and the server's table of resumable sessions. */
+  sm: { enabled: boolean; resumeTimeoutMs: number; maxUnacked: number };
+  smSessions: Map<string, ClientSession>;
+  /** Keep a session whose connection dropped until it is resumed or its time runs out. */
+  hibernate(session: ClientSession): void;
+  /** A resumption arrived: stop the hibernation clock. */
+  wake(session: ClientSession): void;
+  /** End a session for good: unbind, 'session/closed', and re-route what it never acknowledged. */
+  endSession(session: ClientSession, clean: boolean, reason: string): void;
 }
 
 type State = 'header' | 'tls' | 'auth' | 'bind' | 'bound' | 'closed';
@@ -66,13 +76,26 @@ export class C2SStream implements SessionStream {
   private busy = false;
   private authTimer: NodeJS.Timeout | null;
   private cleanClose = false;
+  /** The server ended the stream on purpose (error, shutdown): no resumption. */
+  private closedByServer = false;
+  /** The session moved to another connection (resumption); this one just goes away. */
+  private handedOver = false;
+  private ackRequestTimer: NodeJS.Timeout | null = null;
   private closeReason = 'connection closed';
   readonly log: Logger;
 
   constructor(private readonly env: C2SEnvironment, private readonly transport: Transport) {
     this.log = env.log.child({ session: this.id });
     this.newParser();
-    transport.onData((chunk) => this.parser.write(chunk));
+    transport.onData((chunk) => {
+      try {
+        this.parser.write(chunk);
+      } catch (err) {
+        // The parser never throws on bad input; this is a bug in our own handlers. Keep serving others.
+        this.log.error({ err }, 'failed to handle input');
+        this.close(new StreamError('internal-server-error'));
+      }
+    });
     transport.onClose((reason) => this.transportClosed(reason));
     this.authTimer = setTimeout(() => this.close(new StreamError('connection-timeout', 'authentication took too long')), env.limits.authTimeoutMs);
     this.authTimer.unref();
@@ -298,7 +321,104 @@ export class C2SStream implements SessionStream {
 
   private handleBind(el: Element): void {
     if (el.name === 'iq' && el.attrs.type === 'set' && el.getChild('bind', NS.BIND)) return this.bindResource(el);
+    if (el.is('resume', NS_SM) && this.env.sm.enabled) return this.resumeSession(el);
+    if (el.is('enable', NS_SM)) {
+      // XEP-0198 3: enable comes after resource binding.
+      this.writeElement(smFailure('unexpected-request'));
+      return;
+    }
     throw new StreamError('not-authorized', 'bind a resource first');
+  }
+
+  // ---- XEP-0198 Stream Management -----------------------------------------------------------
+
+  private enableStreamManagement(session: ClientSession, el: Element): void {
+    if (!this.env.sm.enabled || session.sm) {
+      this.writeElement(smFailure('unexpected-request'));
+      return;
+    }
+    const resumable = el.attrs.resume === 'true' || el.attrs.resume === '1';
+    const sm = new StreamManagementState(resumable);
+    session.sm = sm;
+    if (resumable) this.env.smSessions.set(sm.id, session);
+    const max = Math.round(this.env.sm.resumeTimeoutMs / 1000);
+    this.writeElement(resumable ? xml('enabled', { xmlns: NS_SM, id: sm.id, resume: 'true', max: String(max) }) : xml('enabled', { xmlns: NS_SM }));
+    this.log.info({ resumable }, 'stream management enabled');
+  }
+
+  private handleStreamManagement(session: ClientSession, el: Element): void {
+    const name = el.getName();
+    if (name === 'enable') return this.enableStreamManagement(session, el);
+    const sm = session.sm;
+    if (!sm) {
+      this.writeElement(smFailure('unexpected-request'));
+      return;
+    }
+    if (name === 'r') {
+      this.writeElement(xml('a', { xmlns: NS_SM, h: String(sm.inbound) }));
+      return;
+    }
+    if (name === 'a') {
+      try {
+        sm.acknowledge(Number.parseInt(el.attrs.h ?? '', 10) >>> 0);
+      } catch (err) {
+        if (err instanceof AckOutOfRange) {
+          this.writeElement(smFailure('undefined-condition', sm.inbound));
+          throw new StreamError('undefined-condition', err.message);
+        }
+        throw err;
+      }
+      return;
+    }
+    throw new StreamError('unsupported-stanza-type', `<${el.name}/> is not part of stream management`);
+  }
+
+  /** XEP-0198 5: take over a session whose connection dropped, and send what it missed. */
+  private resumeSession(el: Element): void {
+    const session = this.env.smSessions.get(el.attrs.previd ?? '');
+    if (!session || !session.open || !session.sm || session.jid.local !== this.username || session.jid.domain !== this.domain) {
+      this.writeElement(smFailure('item-not-found'));
+      return;
+    }
+    const sm = session.sm;
+    try {
+      sm.acknowledge(Number.parseInt(el.attrs.h ?? '', 10) >>> 0);
+    } catch {
+      this.writeElement(smFailure('undefined-condition', sm.inbound));
+      return;
+    }
+    this.env.wake(session);
+    const previous = session.currentStream;
+    session.attach(this);
+    previous?.handOver();
+    this.session = session;
+    this.state = 'bound';
+    if (this.authTimer) { clearTimeout(this.authTimer); this.authTimer = null; }
+    this.writeElement(xml('resumed', { xmlns: NS_SM, previd: sm.id, h: String(sm.inbound) }));
+    const missed = sm.takeUnacked();
+    this.log.info({ jid: session.jid.full, resent: missed.length }, 'session resumed');
+    for (const stanza of missed) this.writeElement(stanza);
+  }
+
+  /** Another connection resumed this session: go away without touching it. */
+  handOver(): void {
+    if (this.state === 'closed') return;
+    this.handedOver = true;
+    this.closeReason = 'session resumed on another connection';
+    this.finish();
+    this.transport.destroy();
+  }
+
+  /** Ask the client for an acknowledgement soon after stanzas were sent (XEP-0198 4). */
+  private scheduleAckRequest(sm: StreamManagementState): void {
+    if (sm.requested || this.ackRequestTimer) return;
+    this.ackRequestTimer = setTimeout(() => {
+      this.ackRequestTimer = null;
+      if (this.state !== 'bound' || sm.unacked.length === 0 || sm.requested) return;
+      sm.requested = true;
+      this.writeElement(xml('r', { xmlns: NS_SM }));
+    }, 250);
+    this.ackRequestTimer.unref();
   }
 
   private bindResource(iq: Element): void {
@@ -343,11 +463,17 @@ export class C2SStream implements SessionStream {
         if (el.getChild('session', NS.SESSION)) { this.writeElement(xml('iq', { type: 'result', id: el.attrs.id })); return; }
         if (el.getChild('bind', NS.BIND)) { this.replyError(el, new StanzaError('not-allowed', 'a resource is already bound')); return; }
       }
-      if (el.name === 'presence' && !el.attrs.to && (el.attrs.type === undefined || el.attrs.type === 'unavailable')) {
-        return this.broadcastPresence(session, el);
-      }
-      return this.env.router.fromClient(session, el);
+      const sm = session.sm;
+      const done = el.name === 'presence' && !el.attrs.to && (el.attrs.type === undefined || el.attrs.type === 'unavailable')
+        ? this.broadcastPresence(session, el)
+        : this.env.router.fromClient(session, el);
+      if (!sm) return done;
+      // XEP-0198: h counts stanzas the server has handled (routed, stored or answered).
+      if (done instanceof Promise) return done.then(() => sm.recordHandled());
+      sm.recordHandled();
+      return;
     }
+    if (el.getNS() === NS_SM) return this.handleStreamManagement(session, el);
     const nonza = this.env.extensions.nonza(el.getNS() ?? '', el.getName());
     if (nonza) return nonza.fn(session, el);
     throw new StreamError('unsupported-stanza-type', `<${el.name}/> is not understood here`);
@@ -390,6 +516,7 @@ export class C2SStream implements SessionStream {
     } else if (this.state === 'bind') {
       features.append(xml('bind', { xmlns: NS.BIND }));
       features.append(xml('session', { xmlns: NS.SESSION }, xml('optional')));
+      if (this.env.sm.enabled) features.append(xml('sm', { xmlns: NS_SM }));
       for (const f of this.env.extensions.features()) features.append(f);
     }
     return features;
@@ -403,6 +530,15 @@ export class C2SStream implements SessionStream {
       else if (el.attrs.xmlns === undefined) el.attrs.xmlns = NS.CLIENT;
     }
     this.transport.write(el.toString());
+    const sm = this.session?.sm;
+    if (sm && this.state === 'bound' && isStanza(el)) {
+      sm.recordSent(el);
+      if (sm.unacked.length > this.env.sm.maxUnacked) {
+        this.close(new StreamError('resource-constraint', 'too many unacknowledged stanzas'));
+        return;
+      }
+      this.scheduleAckRequest(sm);
+    }
   }
 
   // ---- closing ------------------------------------------------------------------------------
@@ -411,6 +547,7 @@ export class C2SStream implements SessionStream {
   close(error?: StreamError): void {
     if (this.state === 'closed') return;
     if (error) {
+      this.closedByServer = true;
       if (!this.headerSent) this.transport.write(emergencyHeader(this.id, this.transport.framed));
       this.headerSent = true;
       this.writeElement(error.toElement());
@@ -433,15 +570,26 @@ export class C2SStream implements SessionStream {
     this.state = 'closed';
     this.inbox.length = 0;
     if (this.authTimer) clearTimeout(this.authTimer);
+    if (this.ackRequestTimer) clearTimeout(this.ackRequestTimer);
     const session = this.session;
-    if (session) {
-      session.open = false;
-      this.env.sessions.unbind(session);
-      void this.env.events.emit('session/closed', { session, clean: this.cleanClose, reason: this.closeReason });
+    if (session && !this.handedOver && session.isAttachedTo(this)) {
+      if (session.sm?.resumable && !this.cleanClose && !this.closedByServer && session.open) {
+        // XEP-0198 5: the connection dropped; the session waits for the client to resume it.
+        session.detach();
+        this.env.hibernate(session);
+        this.log.info({ jid: session.jid.full, unacked: session.sm.unacked.length }, 'connection lost; session kept for resumption');
+      } else {
+        this.env.endSession(session, this.cleanClose, this.closeReason);
+      }
     }
     this.log.info({ reason: this.closeReason }, 'connection closed');
     this.env.forget(this);
   }
+}
+
+/** XEP-0198 <failed/> with a stanza error condition (and our h, when the client needs it). */
+function smFailure(condition: string, h?: number): Element {
+  return xml('failed', { xmlns: NS_SM, h: h === undefined ? undefined : String(h) }, xml(condition, { xmlns: NS.STANZAS }));
 }
 
 /** RFC 6120 6.4.2: '=' is an empty response; anything else must be valid base64. */

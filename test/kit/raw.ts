@@ -103,6 +103,13 @@ export class RawClient {
 
   /** Full login over STARTTLS: stream, TLS, PLAIN, bind. */
   static async login(port: number, user: string, password: string, resource = 'raw'): Promise<RawClient> {
+    const c = await RawClient.authenticated(port, user, password);
+    await c.bind(resource);
+    return c;
+  }
+
+  /** Stream, TLS and PLAIN, stopping where a client binds a resource or resumes a session. */
+  static async authenticated(port: number, user: string, password: string): Promise<RawClient> {
     const c = await RawClient.connect(port);
     c.openStream();
     await c.waitFor(/<starttls/);
@@ -110,7 +117,6 @@ export class RawClient {
     c.openStream();
     await c.waitFor(/<mechanisms/);
     await c.authenticatePlain(user, password);
-    await c.bind(resource);
     return c;
   }
 

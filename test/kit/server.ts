@@ -59,6 +59,9 @@ export async function startServer(t: TestContext | null, opts: StartOptions = {}
       http: { host: '127.0.0.1', port: 0 },
     },
     limits: { auth_failure_delay: '50ms', auth_failure_delay_max: '200ms' },
+    // @xmpp/client enables resumable stream management; a dropped test client is given up after
+    // one second instead of five minutes, so tests of dropped connections see its end quickly.
+    stream_management: { resume_timeout: '1s' },
     ...(opts.modules ? { modules: opts.modules } : {}),
   }, opts.config ?? {});
   const config = await loadConfig({ cwd: dataDir, overrides });
