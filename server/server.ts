@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { AccountProvider, AccountsApi } from './api/context.js';
-import { StreamError } from './api/errors.js';
+import type { AccountAdminService, AccountProvider, AccountsApi } from './api/context.js';
+import { StanzaError, StreamError } from './api/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { DiscoCollection } from './host/disco.js';
 import { EventBus } from './host/events.js';
@@ -21,7 +21,7 @@ import { SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_256, SCRAM_SHA_256_PLUS } from
 import { AuthThrottle } from './sasl/throttle.js';
 import type { ClientSession } from './session/client-session.js';
 import { SessionRegistry } from './session/registry.js';
-import { AccountStore } from './storage/accounts.js';
+import { AccountExistsError, AccountStore, NoSuchAccountError } from './storage/accounts.js';
 import { applyMigrations, openDatabase } from './storage/database.js';
 import { C2SStream } from './stream/c2s.js';
 import { StreamExtensions } from './stream/features.js';
@@ -117,6 +117,7 @@ export class ParleyServer {
       addAccountProvider: (p) => this.auth.add(p),
       extensions: this.extensions, http: this.http,
       server: { name: 'Parley', version: packageVersion(), startedAt: Date.now() },
+      coreServices: { accountAdmin: this.accountAdmin() },
     });
   }
 
@@ -228,6 +229,39 @@ export class ParleyServer {
     if (unacked.length > 0) this.log.info({ session: session.id, count: unacked.length }, 'routing unacknowledged stanzas again');
     void this.events.emit('session/closed', { session, clean, reason });
     for (const stanza of unacked) this.router.reroute(stanza);
+  }
+
+  /** The core's `accountAdmin` service: local accounts managed at run time, errors as StanzaErrors. */
+  private accountAdmin(): AccountAdminService {
+    const checked = async (fn: () => void | Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        if (err instanceof AccountExistsError) throw new StanzaError('conflict', err.message);
+        if (err instanceof NoSuchAccountError) throw new StanzaError('item-not-found', err.message);
+        throw err;
+      }
+    };
+    return {
+      create: (jid, password) => checked(async () => {
+        this.accounts.create(jid.bareJid(), password);
+        await this.events.emit('account/created', { jid: jid.bare });
+      }),
+      delete: (jid) => checked(() => this.deleteAccount(jid.bareJid())),
+      setPassword: (jid, password) => checked(() => this.accounts.setPassword(jid.bareJid(), password)),
+      disable: (jid, reason) => checked(async () => {
+        this.accounts.setDisabled(jid.bareJid(), reason);
+        for (const s of [...this.sessions.ofAccount(jid.bare)]) s.close(new StreamError('not-authorized', 'the account was disabled'));
+        await this.events.emit('account/disabled', { jid: jid.bare, reason });
+      }),
+      enable: (jid) => checked(() => this.accounts.setDisabled(jid.bareJid(), null)),
+      isLocal: (jid) => this.accounts.exists(jid.bare),
+      endSessions: (jid, reason) => {
+        const targets = jid.resource ? [this.sessions.byFullJid(jid.full)].filter((x) => x !== undefined) : [...this.sessions.ofAccount(jid.bare)];
+        for (const s of targets) s.close(new StreamError('policy-violation', reason));
+        return targets.length;
+      },
+    };
   }
 
   /**

@@ -144,8 +144,29 @@ export interface KeyValueStore<T> {
  * Typed services between modules. A module that provides one declares it by interface merging:
  * `declare module '../../server/api/index.js' { interface ParleyServices { directory: DirectoryService } }`.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface ParleyServices {}
+export interface ParleyServices {
+  /** Provided by the core: manage local accounts (XEP-0133 service administration uses it). */
+  accountAdmin: AccountAdminService;
+}
+
+/**
+ * Local account management while the server runs. Errors are StanzaErrors ready to send
+ * (`conflict` for an existing account, `item-not-found` for a missing one).
+ */
+export interface AccountAdminService {
+  /** Create a local account with SCRAM credentials only. */
+  create(jid: Jid, password: string): Promise<void>;
+  /** Delete a local account: its sessions end with <not-authorized/>, modules hear 'account/deleted'. */
+  delete(jid: Jid): Promise<void>;
+  setPassword(jid: Jid, password: string): Promise<void>;
+  /** Refuse future logins and end current sessions; modules hear 'account/disabled'. */
+  disable(jid: Jid, reason: string): Promise<void>;
+  enable(jid: Jid): Promise<void>;
+  /** Whether the account is a local one (not from the directory). */
+  isLocal(jid: Jid): boolean;
+  /** End every session of an account, or one resource's, with the given stream error text. */
+  endSessions(jid: Jid, reason: string): number;
+}
 
 export interface TimersApi {
   every(ms: number, fn: () => void | Promise<void>): { cancel(): void };

@@ -23,7 +23,7 @@ export type {
 export type {
   ModuleContext, ModuleDefinition, IqHandler, IqHandlerKey, IqAddressee, DiscoIdentity, DiscoItem,
   DiscoTarget, DiscoRegistry, RouterApi, SessionDirectory, AccountProvider, PasswordCheck, ScramCredentialSet, AccountsApi, StorageApi,
-  KeyValueStore, ParleyServices, TimersApi, HttpRequestHandler, XepSupport,
+  KeyValueStore, ParleyServices, AccountAdminService, TimersApi, HttpRequestHandler, XepSupport,
 } from './context.js';
 export { duration } from '../config/duration.js';
 export { elementToJson, elementFromJson } from './element-json.js';

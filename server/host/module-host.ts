@@ -37,6 +37,8 @@ export interface HostDeps {
   extensions: StreamExtensions;
   http: HttpRoutes;
   server: { name: string; version: string; startedAt: number };
+  /** Services the core itself provides to modules. */
+  coreServices: Partial<ParleyServices>;
 }
 
 interface LoadedModule { def: ModuleDefinition; undo: (() => void)[] }
@@ -50,7 +52,9 @@ export class ModuleHost {
   private readonly loaded: LoadedModule[] = [];
   private readonly services = new Map<string, { impl: unknown; module: string }>();
 
-  constructor(private readonly d: HostDeps) {}
+  constructor(private readonly d: HostDeps) {
+    for (const [name, impl] of Object.entries(d.coreServices)) this.services.set(name, { impl, module: 'core' });
+  }
 
   get moduleNames(): string[] { return this.loaded.map((m) => m.def.name); }
 
@@ -58,7 +62,7 @@ export class ModuleHost {
   async resolve(names: string[]): Promise<ModuleDefinition[]> {
     const defs: ModuleDefinition[] = [];
     for (const name of names) defs.push(await this.importModule(name));
-    return orderByServices(defs);
+    return orderByServices(defs, Object.keys(this.d.coreServices));
   }
 
   /** Where a module's migrations are: schema/<name>/ for built-in modules, <folder>/<name>/schema/ for third-party ones. */
@@ -194,7 +198,7 @@ export class ModuleHost {
 }
 
 /** Providers of a service load before the modules that require it; otherwise config order is kept. */
-export function orderByServices(defs: ModuleDefinition[]): ModuleDefinition[] {
+export function orderByServices(defs: ModuleDefinition[], coreServices: readonly string[] = []): ModuleDefinition[] {
   const provider = new Map<string, ModuleDefinition>();
   for (const def of defs) for (const s of def.provides ?? []) provider.set(s as string, def);
   const out: ModuleDefinition[] = [];
@@ -205,6 +209,7 @@ export function orderByServices(defs: ModuleDefinition[]): ModuleDefinition[] {
     if (st === 'visiting') throw new Error(`modules depend on each other in a circle: ${[...chain, def.name].join(' -> ')}`);
     state.set(def, 'visiting');
     for (const s of def.requires ?? []) {
+      if (coreServices.includes(s as string)) continue;
       const p = provider.get(s as string);
       if (!p) throw new Error(`module ${def.name} requires the "${String(s)}" service, but no configured module provides it`);
       if (p !== def) visit(p, [...chain, def.name]);
