@@ -237,14 +237,8 @@ test('a contact approved in advance gets the subscription without the user being
 
 test('the stream features announce subscription pre-approval', async (t) => {
   const s = await setup(t);
-  const c = await RawClient.connect(s.ports.c2s);
+  const c = await RawClient.authenticated(s.ports.c2s, 'alice', 'alice-secret');
   t.after(() => c.destroy());
-  c.openStream();
-  await c.waitFor(/<starttls/);
-  await c.startTls();
-  c.openStream();
-  await c.waitFor(/<mechanisms/);
-  await c.authenticatePlain('alice', 'alice-secret');
   const features = await c.waitFor(/<stream:features>.*?<\/stream:features>/);
   assert.match(features[0], /<sub xmlns="urn:xmpp:features:pre-approval"\/>/);
 });

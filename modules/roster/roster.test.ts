@@ -132,14 +132,8 @@ test('a roster get with a stale version gets the whole roster with the current v
 
 test('the stream features announce roster versioning after authentication', async (t) => {
   const s = await setup(t);
-  const c = await RawClient.connect(s.ports.c2s);
+  const c = await RawClient.authenticated(s.ports.c2s, 'alice', 'alice-secret');
   t.after(() => c.destroy());
-  c.openStream();
-  await c.waitFor(/<starttls/);
-  await c.startTls();
-  c.openStream();
-  await c.waitFor(/<mechanisms/);
-  await c.authenticatePlain('alice', 'alice-secret');
   const features = await c.waitFor(/<stream:features>.*?<\/stream:features>/);
   assert.match(features[0], /<ver xmlns="urn:xmpp:features:rosterver"\/>/);
 });

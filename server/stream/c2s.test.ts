@@ -289,14 +289,8 @@ test('binding a resource that is in use replaces the old session with a conflict
 test('the server generates a resource when the client asks for none', async (t) => {
   const s = await startServer(t);
   await s.createUser('alice');
-  const c = await RawClient.connect(s.ports.c2s);
+  const c = await RawClient.authenticated(s.ports.c2s, 'alice', 'alice-secret');
   t.after(() => c.destroy());
-  c.openStream();
-  await c.waitFor(/<starttls/);
-  await c.startTls();
-  c.openStream();
-  await c.waitFor(/<mechanisms/);
-  await c.authenticatePlain('alice', 'alice-secret');
   c.write("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
   const m = await c.waitFor(/<jid>([^<]+)<\/jid>/);
   assert.match(m[1]!, /^alice@localhost\/parley-[0-9a-f]{12}$/);
