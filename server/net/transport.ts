@@ -29,6 +29,9 @@ export interface Transport {
   destroy(): void;
 }
 
+/** Bytes written to a client and not yet taken by it, beyond which the connection is dropped. */
+const MAX_WRITE_BUFFER = 16 * 1024 * 1024;
+
 /** TCP, optionally with STARTTLS, or direct TLS (XEP-0368). */
 export class SocketTransport implements Transport {
   readonly framed = false;
@@ -67,7 +70,11 @@ export class SocketTransport implements Transport {
   onClose(fn: (reason: string) => void): void { this.closeFns.push(fn); }
 
   write(data: string): void {
-    if (!this.closed && this.socket.writable) this.socket.write(data);
+    if (this.closed || !this.socket.writable) return;
+    this.socket.write(data);
+    // A client that stops reading must not make the server buffer without bound: drop it (with
+    // stream management its session waits for a resumption and keeps what it missed).
+    if (this.socket.writableLength > MAX_WRITE_BUFFER) this.socket.destroy(new Error('client does not read; output buffer full'));
   }
 
   startTls(): Promise<void> {
@@ -130,7 +137,11 @@ export class WebSocketTransport implements Transport {
     });
   }
   onClose(fn: (reason: string) => void): void { this.closeFns.push(fn); }
-  write(data: string): void { if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(data); }
+  write(data: string): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(data);
+    if (this.ws.bufferedAmount > MAX_WRITE_BUFFER) this.ws.terminate();
+  }
   startTls(): Promise<void> { return Promise.reject(new Error('STARTTLS is not used over WebSocket')); }
   channelBinding(): Buffer | null {
     if (!this.tlsSocket || this.tlsSocket.getProtocol() !== 'TLSv1.3') return null;
