@@ -5,6 +5,7 @@ export default defineModule({
   name: 'private',
   description: 'XEP-0049 Private XML Storage: clients keep settings and bookmarks on the server, readable only by their owner.',
   xeps: [{ xep: 49, version: '1.2', status: 'complete' }],
+  provides: ['private'],
   config: z.strictObject({
     max_item_bytes: z.int().min(1024).max(250000).default(65536)
       .describe('Largest stored element, in bytes of XML; bigger ones are refused with not-acceptable'),
@@ -14,6 +15,8 @@ export default defineModule({
   setup(ctx) {
     const db = ctx.storage.db;
     const storage = new PrivateStorage(ctx.storage.keyValue<JsonNode>('private'), ctx.config, (fn) => db.transaction(fn)());
+    // Other modules may answer for single elements (the bookmarks module for legacy bookmarks).
+    ctx.services.provide('private', storage);
     ctx.disco.addFeature(NS.PRIVATE, 'account');
 
     ctx.iq.handle({ type: 'get', xmlns: NS.PRIVATE, name: 'query', to: 'self' }, (iq) => storage.get(iq.from.bare, iq.payload));
