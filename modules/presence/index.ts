@@ -38,5 +38,7 @@ export default defineModule({
     ctx.events.on('session/closed', ({ session }) => presence.sessionClosed(session));
     ctx.events.on('server/stopping', () => { presence.stopping = true; });
     ctx.events.on('roster/removed', ({ owner, item }) => routing.afterRemoval(owner, item));
+    // Shared groups (the directory's departments) put people into each other's rosters as 'both'.
+    ctx.events.on('roster/shared-changed', ({ owner, contact, before, after }) => routing.afterSharedChange(owner, contact, before, after));
   },
 });

@@ -94,6 +94,13 @@ export class PresenceRouting {
     const type = event.type as SubscriptionType;
     const from = event.from.bareJid();
     if (from.bare === contact.bare) return event.origin ? block(selfSubscription()) : handled();
+    if ((type === 'unsubscribe' || type === 'unsubscribed') && event.origin) {
+      // Shared groups make presence flow both ways without subscriptions; the owner cannot stop it.
+      const shared = this.roster.sharedGroupsOf(from, contact);
+      if (shared.length > 0) {
+        return block(new StanzaError('not-allowed', `You and ${contact.bare} share the group ${shared.map((g) => `"${g}"`).join(', ')}, which shares presence; it cannot be cancelled`));
+      }
+    }
     if (event.origin) {
       // Both ends are local: the sender's server part, then the contact's, in one flow.
       const result = this.subscriptions.outbound(from, contact, type);
@@ -114,6 +121,19 @@ export class PresenceRouting {
       stanza.append(delayStamp(owner.domain, request.receivedAt, 'Offline Storage'));
       session.deliver(stanza);
     }
+  }
+
+  /**
+   * A shared group changed `owner`'s item for `contact`. When the contact now receives the owner's
+   * presence and did not before, the owner's available resources send it their presence (as an
+   * approval would, 3.1.5); when it stopped, unavailable presence (3.2.2). The event comes for both
+   * directions of a pair, so each side is told about the other.
+   */
+  async afterSharedChange(owner: Jid, contact: Jid, before: RosterItem | undefined, after: RosterItem | undefined): Promise<void> {
+    const had = before !== undefined && (before.subscription === 'from' || before.subscription === 'both');
+    const has = after !== undefined && (after.subscription === 'from' || after.subscription === 'both');
+    if (!had && has) await this.presence.sendAvailable(owner, contact);
+    if (had && !has) await this.presence.sendUnavailable(owner, contact);
   }
 
   /**

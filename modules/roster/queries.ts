@@ -24,6 +24,11 @@ export function rosterSet(rosters: Rosters, limits: RosterLimits) {
     const owner = iq.from.bareJid();
     const request = parseRosterSet(iq.payload, limits);
     if (request.kind === 'remove') {
+      const shared = rosters.sharedGroupsOf(owner, request.contact);
+      if (shared.length > 0) {
+        // Shared contacts are managed elsewhere (the directory): the owner cannot take them out.
+        throw new StanzaError('not-allowed', `${request.contact.bare} is in your roster through the shared group${shared.length > 1 ? 's' : ''} ${shared.map((g) => `"${g}"`).join(', ')} and cannot be removed`);
+      }
       // RFC 6121 2.5.3: removing an item that is not there is an error.
       if (!(await rosters.remove(owner, request.contact))) {
         throw new StanzaError('item-not-found', `${request.contact.full} is not in the roster`);

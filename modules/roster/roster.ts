@@ -1,6 +1,9 @@
 import { Jid, StanzaError, cloneElement, xml, type Element, type ModuleContext, type Session, elementFromJson, elementToJson } from '../../server/api/index.js';
 import { itemElement, removedItemElement, rosterQuery, type RosterLimits } from './items.js';
-import type { ItemEdit, PendingRequest, RosterItem, RosterService, SubscriptionUpdate } from './service.js';
+import type {
+  ItemEdit, PendingRequest, RosterItem, RosterService, SharedGroupSource, SharedGroupsHandle, SharedPair, SubscriptionUpdate,
+} from './service.js';
+import { SharedGroups, mergeShared, sameItem } from './shared.js';
 import type { RosterStore, StoredRequest } from './store.js';
 
 const EMPTY_ITEM = { name: null, groups: [], subscription: 'none', ask: false, approved: false } as const;
@@ -15,6 +18,8 @@ export class Rosters implements RosterService {
   private readonly interested = new WeakSet<Session>();
   private pushCounter = 0;
   private readonly pushPrefix = `push-${Date.now().toString(36)}-`;
+  /** Contacts put into rosters by shared groups (the directory's departments). */
+  private readonly shared = new SharedGroups();
 
   constructor(
     private readonly ctx: Pick<ModuleContext, 'sessions' | 'events' | 'log'>,
@@ -25,23 +30,43 @@ export class Rosters implements RosterService {
   // ---- reading -----------------------------------------------------------------------------
 
   get(owner: Jid, contact: Jid): RosterItem | undefined {
-    return this.store.get(owner.bare, contact.full);
+    const stored = this.store.get(owner.bare, contact.full);
+    if (this.shared.empty) return stored;
+    return mergeShared(contact.full, stored, this.shared.contactOf(owner, contact));
   }
 
   list(owner: Jid): RosterItem[] {
-    return this.store.list(owner.bare);
+    const stored = this.store.list(owner.bare);
+    if (this.shared.empty) return stored;
+    const shared = this.shared.contactsOf(owner);
+    if (shared.size === 0) return stored;
+    const items = stored.map((item) => {
+      const c = shared.get(item.jid);
+      if (!c) return item;
+      shared.delete(item.jid);
+      return mergeShared(item.jid, item, [c])!;
+    });
+    const rest = [...shared.values()].sort((a, b) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+    for (const c of rest) items.push(mergeShared(c.jid, undefined, [c])!);
+    return items;
   }
 
   subscribersOf(owner: Jid): string[] {
-    return this.store.contactsWith(owner.bare, ['from', 'both']);
+    return this.withShared(owner, this.store.contactsWith(owner.bare, ['from', 'both']));
   }
 
   subscriptionsOf(owner: Jid): string[] {
-    return this.store.contactsWith(owner.bare, ['to', 'both']);
+    return this.withShared(owner, this.store.contactsWith(owner.bare, ['to', 'both']));
   }
 
+  /**
+   * RFC 6121 2.6: the version changes whenever the roster does; shared contacts change outside the
+   * store (while the server was down, too), so their digest is part of it.
+   */
   version(owner: Jid): string {
-    return String(this.store.version(owner.bare));
+    const n = String(this.store.version(owner.bare));
+    const digest = this.shared.digest(owner);
+    return digest ? `${n}-${digest}` : n;
   }
 
   isInterested(session: Session): boolean {
@@ -53,17 +78,56 @@ export class Rosters implements RosterService {
     this.interested.add(session);
   }
 
+  // ---- shared groups -------------------------------------------------------------------------
+
+  addSharedGroupSource(source: SharedGroupSource): SharedGroupsHandle {
+    const removeSource = this.shared.add(source);
+    return {
+      update: (pairs, apply) => this.updateShared(pairs, apply),
+      remove: removeSource,
+    };
+  }
+
+  sharedGroupsOf(owner: Jid, contact: Jid): string[] {
+    return this.shared.empty ? [] : this.shared.groupsOf(owner, contact);
+  }
+
+  /** A source changes: push what changed for each pair, then tell the presence side. */
+  private async updateShared(pairs: readonly SharedPair[], apply: () => void): Promise<void> {
+    const before = pairs.map((p) => this.get(p.owner, p.contact));
+    apply();
+    const changed: { owner: Jid; contact: Jid; before: RosterItem | undefined; after: RosterItem | undefined }[] = [];
+    pairs.forEach((p, i) => {
+      const after = this.get(p.owner, p.contact);
+      if (sameItem(before[i], after)) return;
+      this.store.bumpVersion(p.owner.bare);
+      this.push(p.owner, after ? itemElement(after) : removedItemElement(p.contact.bare));
+      changed.push({ owner: p.owner.bareJid(), contact: p.contact.bareJid(), before: before[i], after });
+    });
+    for (const change of changed) await this.ctx.events.emit('roster/shared-changed', change);
+  }
+
+  private withShared(owner: Jid, contacts: string[]): string[] {
+    if (this.shared.empty) return contacts;
+    const shared = this.shared.contactsOf(owner);
+    if (shared.size === 0) return contacts;
+    const out = new Set(contacts);
+    for (const jid of shared.keys()) out.add(jid);
+    return [...out];
+  }
+
   // ---- the owner's edits (2.3, 2.5) --------------------------------------------------------
 
   setItem(owner: Jid, contact: Jid, edit: ItemEdit): RosterItem {
-    const { item, version } = this.store.transaction(() => {
+    this.store.transaction(() => {
       const existing = this.store.get(owner.bare, contact.full);
       if (!existing) this.checkRoom(owner);
       const next: RosterItem = { ...(existing ?? { ...EMPTY_ITEM, jid: contact.full }), name: edit.name, groups: [...edit.groups] };
       this.store.put(owner.bare, next);
-      return { item: next, version: this.store.bumpVersion(owner.bare) };
+      this.store.bumpVersion(owner.bare);
     });
-    this.push(owner, itemElement(item), version);
+    const item = this.get(owner, contact)!;
+    this.push(owner, itemElement(item));
     return item;
   }
 
@@ -72,10 +136,13 @@ export class Rosters implements RosterService {
       const existing = this.store.get(owner.bare, contact.full);
       if (!existing) return undefined;
       this.store.delete(owner.bare, contact.full);
-      return { item: existing, version: this.store.bumpVersion(owner.bare) };
+      this.store.bumpVersion(owner.bare);
+      return { item: existing };
     });
     if (!removed) return undefined;
-    this.push(owner, removedItemElement(removed.item.jid), removed.version);
+    // A shared contact stays (without the owner's own name and groups): push what is left.
+    const left = this.get(owner, contact);
+    this.push(owner, left ? itemElement(left) : removedItemElement(removed.item.jid));
     // RFC 6121 2.5.2: the presence side cancels the subscriptions both ways.
     await this.ctx.events.emit('roster/removed', { owner: owner.bareJid(), item: removed.item });
     return removed.item;
@@ -103,7 +170,7 @@ export class Rosters implements RosterService {
       this.store.put(owner.bare, next);
       return { item: next, version: this.store.bumpVersion(owner.bare) };
     });
-    if (changed.item && changed.version !== null) this.push(owner, itemElement(changed.item), changed.version);
+    if (changed.item && changed.version !== null) this.push(owner, itemElement(this.get(owner, contact) ?? changed.item));
     return changed.item;
   }
 
@@ -142,13 +209,15 @@ export class Rosters implements RosterService {
 
   // ---- pushes (2.1.6) ----------------------------------------------------------------------
 
-  /** Send one roster push to every interested resource of the owner. */
-  private push(owner: Jid, item: Element, version: number): void {
+  /** Send one roster push, with the owner's current version, to every interested resource of the owner. */
+  private push(owner: Jid, item: Element): void {
+    let version: string | undefined;
     for (const session of this.ctx.sessions.ofAccount(owner)) {
       if (!this.interested.has(session)) continue;
+      version ??= this.version(owner);
       // No 'from': a push comes from the user's own account (RFC 6121 2.1.6).
       session.deliver(xml('iq', { type: 'set', id: this.pushPrefix + (this.pushCounter++).toString(36), to: session.jid.full },
-        rosterQuery([cloneElement(item)], String(version))));
+        rosterQuery([cloneElement(item)], version)));
     }
   }
 

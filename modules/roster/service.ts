@@ -36,6 +36,56 @@ export interface ItemEdit {
   groups: readonly string[];
 }
 
+/** A contact that a shared group puts into a roster (see `addSharedGroupSource`). */
+export interface SharedContact {
+  /** The contact's bare JID, on the owner's domain. */
+  readonly jid: string;
+  /** The name the item shows (the person's display name), or null. */
+  readonly name: string | null;
+  /** The shared groups the owner and the contact are both in: the item's roster groups. */
+  readonly groups: readonly string[];
+}
+
+/**
+ * Somewhere that puts people into each other's rosters without any subscription dance: the
+ * company directory's departments. Its contacts appear in roster gets as items with subscription
+ * 'both' and their groups, count as 'both' for presence broadcasts and probes, cannot be removed by
+ * the owner (a roster set with subscription='remove' gets `not-allowed`), and are read-only apart
+ * from a personal name and extra groups the owner may add (stored as an ordinary item, shown on top).
+ * Shared groups are symmetric: when B is a shared contact of A, A must be one of B.
+ */
+export interface SharedGroupSource {
+  /** Shown in logs and in refusals ("managed by <name>"). */
+  readonly name: string;
+  /**
+   * The shared contacts of a local bare JID, never the owner itself. Called for every broadcast
+   * presence, probe and roster get: answer from memory.
+   */
+  contactsOf(owner: Jid): readonly SharedContact[];
+  /** The shared contact `contact` of `owner`, or undefined (same rule: from memory). */
+  contactOf(owner: Jid, contact: Jid): SharedContact | undefined;
+}
+
+/** An owner whose view of a contact a shared group source is about to change. */
+export interface SharedPair {
+  readonly owner: Jid;
+  readonly contact: Jid;
+}
+
+/** What `addSharedGroupSource` returns to the source. */
+export interface SharedGroupsHandle {
+  /**
+   * The source is about to change what it says about these pairs; `apply` makes the change (swaps
+   * in its new data). For every pair whose item differs afterwards the roster service bumps the
+   * owner's version, pushes the item (or its removal) to the owner's interested resources and
+   * emits 'roster/shared-changed', on which the presence module sends the owner's presence where it
+   * now flows, and unavailable presence where it stopped. List both directions of each pair.
+   */
+  update(pairs: readonly SharedPair[], apply: () => void): Promise<void>;
+  /** Stop consulting the source; its items vanish from the next roster get on (no pushes). */
+  remove(): void;
+}
+
 /** An inbound subscription request the owner has not answered ("Pending In", RFC 6121 3.1.3). */
 export interface PendingRequest {
   /** Bare JID of the requester. */
@@ -54,13 +104,13 @@ export interface PendingRequest {
  * Owners are local bare JIDs. Contacts are JIDs as stored: the subscription calls use bare JIDs.
  */
 export interface RosterService {
-  /** The owner's item for `contact`, or undefined. */
+  /** The owner's item for `contact` (a shared contact included, see `addSharedGroupSource`), or undefined. */
   get(owner: Jid, contact: Jid): RosterItem | undefined;
-  /** Every item of the owner's roster. */
+  /** Every item of the owner's roster, shared contacts included. */
   list(owner: Jid): RosterItem[];
-  /** Contacts with subscription 'from' or 'both': they receive the owner's broadcast presence (4.2.2, 4.4.2). */
+  /** Contacts with subscription 'from' or 'both' (shared contacts included): they receive the owner's broadcast presence (4.2.2, 4.4.2). */
   subscribersOf(owner: Jid): string[];
-  /** Contacts with subscription 'to' or 'both': the owner receives their presence and probes them (4.2.2). */
+  /** Contacts with subscription 'to' or 'both' (shared contacts included): the owner receives their presence and probes them (4.2.2). */
   subscriptionsOf(owner: Jid): string[];
 
   /**
@@ -96,6 +146,14 @@ export interface RosterService {
   version(owner: Jid): string;
   /** Whether the session has requested the roster, so it receives roster pushes (2.2). */
   isInterested(session: Session): boolean;
+
+  /**
+   * Put the contacts of shared groups into rosters (see `SharedGroupSource`). The source tells the
+   * roster service about changes through the returned handle, so that rosters are pushed.
+   */
+  addSharedGroupSource(source: SharedGroupSource): SharedGroupsHandle;
+  /** The names of the shared groups that make `contact` a shared contact of `owner` (empty: none). */
+  sharedGroupsOf(owner: Jid, contact: Jid): string[];
 }
 
 declare module '../../server/api/index.js' {
@@ -109,5 +167,10 @@ declare module '../../server/api/index.js' {
      * deleted, each unanswered request is also announced, as an item with subscription 'none'.
      */
     'roster/removed': { owner: Jid; item: RosterItem };
+    /**
+     * A shared group source changed `owner`'s item for `contact` (see `SharedGroupsHandle.update`):
+     * its state before and after (undefined: not in the roster), the personal item included.
+     */
+    'roster/shared-changed': { owner: Jid; contact: Jid; before: RosterItem | undefined; after: RosterItem | undefined };
   }
 }
