@@ -128,9 +128,7 @@ export class ParleyServer {
   /** Load modules, prepare certificates, open listeners. */
   async start(): Promise<BoundAddresses> {
     const core = this.config.core;
-    const defs = await this.host.resolve(Object.keys(core.modules));
-    const configs = this.host.validateConfigs(defs, core.modules as Record<string, unknown>);
-    for (const def of defs) await this.host.load(def, configs.get(def.name));
+    await this.loadModules();
 
     const tlsOptions = await this.tlsOptions();
     const streamEnv = this.streamEnvironment();
@@ -150,6 +148,14 @@ export class ParleyServer {
     });
     this.ports = await this.listeners.start();
     return this.ports;
+  }
+
+  /** Load the configured modules without opening listeners (start() does this first; CLI tools use it alone). */
+  async loadModules(): Promise<void> {
+    const core = this.config.core;
+    const defs = await this.host.resolve(Object.keys(core.modules));
+    const configs = this.host.validateConfigs(defs, core.modules as Record<string, unknown>);
+    for (const def of defs) await this.host.load(def, configs.get(def.name));
   }
 
   private async tlsOptions() {

@@ -22,6 +22,9 @@ Commands:
   user list [domain]             list local accounts
   cert generate [domain...]      write a self-signed certificate into the certs folder
   cert csr [domain...]           write a key and a certificate signing request for your CA
+  directory sync                 synchronise with the company directory now (deprovisioning included)
+  directory retired              list addresses retired because their directory entry went away
+  directory release <address>    let a new directory entry take a retired address
 
 Options:
   --config FILE                  configuration file (default: ./parley.yml if present)
@@ -59,6 +62,7 @@ export async function runCli(argv: string[]): Promise<number> {
         return await configCheck(config);
       case 'user': return await user(config, sub, rest, values);
       case 'cert': return certCommand(config, sub, rest, values);
+      case 'directory': return await directoryCommand(config, sub, rest);
     }
     console.error(`parley: unknown command "${[command, sub].filter(Boolean).join(' ')}"\n\n${USAGE}`);
     return 2;
@@ -184,4 +188,53 @@ function certCommand(config: LoadedConfig, sub: string | undefined, args: string
   }
   console.error('parley cert: expected generate or csr');
   return 2;
+}
+
+/** What the CLI uses of the directory module's service (the core does not import modules). */
+interface DirectoryControl {
+  sync(): Promise<unknown>;
+  lastSync(): unknown;
+  retiredAddresses(): { local: string; reason?: string; retiredAt?: number }[];
+  release(address: string): boolean;
+}
+
+/**
+ * `parley directory ...` runs in a process of its own on the same configuration and database:
+ * it loads the modules (no listeners), drives the directory service, and stops. Sessions of
+ * people it retires are ended by the running server at its next sync.
+ */
+async function directoryCommand(config: LoadedConfig, sub: string | undefined, args: string[]): Promise<number> {
+  if (!('directory' in config.core.modules)) {
+    console.error(`parley directory: the directory module is not enabled in ${config.file ?? 'the configuration'}`);
+    return 2;
+  }
+  const log = createLogger({ level: 'warn', format: 'pretty' });
+  const server = new ParleyServer(config, log);
+  try {
+    await server.loadModules();
+    const directory = server.host.service('directory') as DirectoryControl | undefined;
+    if (!directory) throw new Error('the directory module did not provide its service');
+    switch (sub) {
+      case 'sync': {
+        // Loading the module already ran a full sync; its report is this command's answer.
+        const report = directory.lastSync() ?? await directory.sync();
+        console.log(JSON.stringify(report, null, 2));
+        return (report as { ok?: boolean }).ok === false ? 1 : 0;
+      }
+      case 'retired':
+        for (const r of directory.retiredAddresses()) console.log(`${r.local}${r.reason ? `\t${r.reason}` : ''}`);
+        return 0;
+      case 'release': {
+        if (!args[0]) { console.error('parley directory release: give the address'); return 2; }
+        if (!directory.release(args[0])) { console.error(`${args[0]} is not a retired address`); return 1; }
+        console.log(`released ${args[0]}: a new directory entry may take it at the next sync`);
+        return 0;
+      }
+      default:
+        console.error('parley directory: expected sync, retired or release');
+        return 2;
+    }
+  } finally {
+    await server.stop();
+  }
 }

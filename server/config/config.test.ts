@@ -70,6 +70,7 @@ test('no config file gives every default', async () => {
   assert.deepEqual(config.core.modules, {
     disco: {}, ping: {}, version: {}, time: {}, message: {},
     roster: {}, presence: {}, offline: {}, blocking: {}, vcard: {}, last: {}, private: {},
+    carbons: {}, csi: {}, caps: {}, pep: {}, bookmarks: {}, adhoc: {}, admin: {}, 'contact-info': {},
   });
   assert.deepEqual(config.core.module_paths, []);
 });

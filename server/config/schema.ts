@@ -154,6 +154,7 @@ const modules = z
   .default(() => ({
     disco: {}, ping: {}, version: {}, time: {}, message: {},
     roster: {}, presence: {}, offline: {}, blocking: {}, vcard: {}, last: {}, private: {},
+    carbons: {}, csi: {}, caps: {}, pep: {}, bookmarks: {}, adhoc: {}, admin: {}, 'contact-info': {},
   }))
   .describe(
     'Modules to load, each with its own options (see the module\'s documentation). ' +

@@ -58,6 +58,11 @@ export class ModuleHost {
 
   get moduleNames(): string[] { return this.loaded.map((m) => m.def.name); }
 
+  /** A service by name, for core tools (the CLI) that drive a module; undefined when none provides it. */
+  service(name: string): unknown {
+    return this.services.get(name)?.impl;
+  }
+
   /** Import the definitions of the configured modules (no setup yet). */
   async resolve(names: string[]): Promise<ModuleDefinition[]> {
     const defs: ModuleDefinition[] = [];
