@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm run bench` entry: raise the open-file limit (10,000 idle connections need more than the
+# usual 1,024 descriptors in the load generator and in each server), then run the coordinator.
+# Node cannot raise its own limit, hence this wrapper. Build first: `npm run build`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hard="$(ulimit -Hn)"
+want=65536
+if [ "$hard" != "unlimited" ] && [ "$hard" -lt "$want" ]; then want="$hard"; fi
+ulimit -n "$want" || echo "bench/run.sh: could not raise the open-file limit to $want (now $(ulimit -n))" >&2
+exec node dist/bench/run.js "$@"
