@@ -70,9 +70,9 @@ const USAGE = `Usage: bash bench/run.sh [options]   (or: node dist/bench/run.js 
   --chat-pairs P --chat-window W --chat-seconds T --chat-warmup S
   --roster-users R --roster-contacts N
   --fd-limit L --fd-connections M
- --prosody-net K=V,...   Prosody network_settings (server_epoll); default nagle=false (TCP_NODELAY, as
+  --prosody-net K=V,...   Prosody network_settings (server_epoll); default nagle=false (TCP_NODELAY, as
                           Parley); "none" keeps Prosody's shipped settings
- --prosody-without LIST  leave these Prosody modules out (to see what one costs; not for quoting)
+  --prosody-without LIST  leave these Prosody modules out (to see what one costs; not for quoting)
   --quiet-wait S          before each scenario, wait up to S seconds for the machine to be idle (quick 3, full 10)
   --profile DIR           start Parley under node --cpu-prof, profiles written to DIR
   --out FILE              JSON results (default bench/results/latest.json; a .md beside it)
@@ -560,6 +560,11 @@ function notes(results: ServerRun[], s: Settings, rs: Row[]): string[] {
     }
     const chat = r.details.chat as { exactlyOnce?: boolean } | undefined;
     if (chat && chat.exactlyOnce === false) out.push(`${r.name}: chat messages were NOT delivered exactly once (see details.chat).`);
+    const roster = r.details.roster as { rosterItemsFetched?: number; users?: number; contacts?: number; complete?: number } | undefined;
+    if (roster && roster.rosterItemsFetched !== (roster.users ?? 0) * (roster.contacts ?? 0)) {
+      out.push(`${r.name}: the roster scenario fetched ${roster.rosterItemsFetched} roster items, not ${(roster.users ?? 0) * (roster.contacts ?? 0)}: check the prepared rosters.`);
+    }
+    if (roster && roster.complete !== roster.users) out.push(`${r.name}: only ${roster.complete} of ${roster.users} users saw all their contacts online.`);
     const idle = r.details.idle as { held?: number; target?: number } | undefined;
     if (idle && idle.held !== idle.target) out.push(`${r.name}: held ${idle.held} of ${idle.target} idle connections.`);
     if (r.crashed) out.push(`${r.name}: the run stopped early: ${r.crashed}`);

@@ -105,9 +105,12 @@ export class Broadcaster {
    * nothing otherwise.
    */
   currentPresence(contact: Jid, asker: Jid): { from: string; stanza: Element }[] {
+    // Most contacts are offline at any moment: skip the roster lookup (SQLite) for them.
+    const online = this.ctx.sessions.availableOf(contact.bare);
+    if (online.length === 0) return [];
     const item = this.roster.get(contact.bareJid(), asker.bareJid());
     if (contact.bare !== asker.bare && !(item && (item.subscription === 'from' || item.subscription === 'both'))) return [];
-    return this.ctx.sessions.availableOf(contact.bare)
+    return online
       .filter((s) => s.presence !== null)
       .map((s) => ({ from: s.jid.full, stanza: s.presence! }));
   }
