@@ -1,5 +1,4 @@
-import type { Element } from '@xmpp/xml';
-import { xml } from '@xmpp/xml';
+import { Element, xml } from '@xmpp/xml';
 import type { Logger } from 'pino';
 import { StanzaError } from '../api/errors.js';
 import type { IqAddressee, RouterApi } from '../api/context.js';
@@ -278,7 +277,7 @@ export class Router implements RouterApi {
     (event as { payload: Element }).payload = payload;
     const respond = (r: unknown) => {
       if (r && typeof r === 'object' && 'kind' in r && (r as Verdict).kind === 'handled') return;
-      this.deliverReply(resultReply(event.stanza, r instanceof Object && 'name' in r ? (r as Element) : undefined));
+      this.deliverReply(resultReply(event.stanza, r instanceof Element ? r : undefined));
     };
     const fail = (err: unknown) => {
       if (!(err instanceof StanzaError)) this.d.log.error({ module, stanzaId: event.id, session: event.origin?.id, err }, 'IQ handler failed');

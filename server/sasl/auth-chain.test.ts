@@ -27,19 +27,10 @@ export default defineModule({
 });
 `);
 
-async function tlsStream(port: number): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  c.openStream();
-  await c.waitFor(/<starttls/);
-  await c.startTls();
-  c.openStream();
-  await c.waitFor(/<\/stream:features>/);
-  return c;
-}
 
 test('a domain served by a password-checking provider offers PLAIN only', async (t) => {
   const s = await startServer(t, { config: { module_paths: [directoryLike], modules: { 'fake-directory': {}, message: {} } } });
-  const c = await tlsStream(s.ports.c2s);
+  const c = await RawClient.secured(s.ports.c2s);
   t.after(() => c.destroy());
   const mechs = [...c.received.matchAll(/<mechanism>([^<]+)<\/mechanism>/g)].map((m) => m[1]);
   assert.deepEqual(mechs, ['PLAIN']);
@@ -47,7 +38,7 @@ test('a domain served by a password-checking provider offers PLAIN only', async 
 
 test("a provider's user logs in with its login name and gets the provider's localpart", async (t) => {
   const s = await startServer(t, { config: { module_paths: [directoryLike], modules: { 'fake-directory': {}, message: {} } } });
-  const c = await tlsStream(s.ports.c2s);
+  const c = await RawClient.secured(s.ports.c2s);
   t.after(() => c.destroy());
   await c.authenticatePlain('dana.m', 'dir-secret');
   assert.equal(await c.bind('desk'), 'dana@localhost/desk');
@@ -57,7 +48,7 @@ test("a provider's user logs in with its login name and gets the provider's loca
 test('local accounts still log in beside the provider on the same domain', async (t) => {
   const s = await startServer(t, { config: { module_paths: [directoryLike], modules: { 'fake-directory': {}, message: {} } } });
   await s.createUser('svc');
-  const c = await tlsStream(s.ports.c2s);
+  const c = await RawClient.secured(s.ports.c2s);
   t.after(() => c.destroy());
   await c.authenticatePlain('svc', 'svc-secret');
   assert.equal(await c.bind('bot'), 'svc@localhost/bot');
@@ -65,7 +56,7 @@ test('local accounts still log in beside the provider on the same domain', async
 
 test('an unreachable provider answers temporary-auth-failure, not not-authorized', async (t) => {
   const s = await startServer(t, { config: { module_paths: [directoryLike], modules: { 'fake-directory': {}, message: {} } } });
-  const c = await tlsStream(s.ports.c2s);
+  const c = await RawClient.secured(s.ports.c2s);
   t.after(() => c.destroy());
   c.write(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from('\0flaky\0x').toString('base64')}</auth>`);
   await c.waitFor(/<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><temporary-auth-failure\/>/);
@@ -73,7 +64,7 @@ test('an unreachable provider answers temporary-auth-failure, not not-authorized
 
 test("a wrong password for a provider's user is not-authorized", async (t) => {
   const s = await startServer(t, { config: { module_paths: [directoryLike], modules: { 'fake-directory': {}, message: {} } } });
-  const c = await tlsStream(s.ports.c2s);
+  const c = await RawClient.secured(s.ports.c2s);
   t.after(() => c.destroy());
   c.write(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from('\0dana.m\0nope').toString('base64')}</auth>`);
   await c.waitFor(/<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><not-authorized\/>/);

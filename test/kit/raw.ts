@@ -110,13 +110,19 @@ export class RawClient {
 
   /** Stream, TLS and PLAIN, stopping where a client binds a resource or resumes a session. */
   static async authenticated(port: number, user: string, password: string): Promise<RawClient> {
+    const c = await RawClient.secured(port);
+    await c.authenticatePlain(user, password);
+    return c;
+  }
+
+  /** Stream and STARTTLS, stopping at the features of the encrypted stream (where SASL starts). */
+  static async secured(port: number): Promise<RawClient> {
     const c = await RawClient.connect(port);
     c.openStream();
     await c.waitFor(/<starttls/);
     await c.startTls();
     c.openStream();
-    await c.waitFor(/<mechanisms/);
-    await c.authenticatePlain(user, password);
+    await c.waitFor(/<\/stream:features>/);
     return c;
   }
 
