@@ -108,6 +108,12 @@ export class ParleyServer {
       isLocalDomain: (d) => this.domains.has(d),
       domains: core.domains,
       isAdmin: (bare) => admins.has(typeof bare === 'string' ? Jid.parse(bare).bare : bare.bare),
+      kindOf: (bare) => this.auth.sessionKind(bare.local, bare.domain),
+      verifyPassword: async (bare, password) => {
+        if (!this.domains.has(bare.domain) || !(await this.accountExists(bare))) return 'unknown';
+        if (await this.auth.loginRefusal(bare.local, bare.domain)) return 'wrong';
+        return (await this.auth.saslBackend(bare.domain).verifyPassword(bare.local, password)) ? 'ok' : 'wrong';
+      },
     };
     this.host = new ModuleHost({
       log, configFile: config.file, db: this.db, schemaRoot: SCHEMA_ROOT,
@@ -117,6 +123,7 @@ export class ParleyServer {
       addAccountProvider: (p) => this.auth.add(p),
       extensions: this.extensions, http: this.http,
       server: { name: 'Parley', version: packageVersion(), startedAt: Date.now() },
+      dataDir: path.resolve(core.data_dir),
       coreServices: { accountAdmin: this.accountAdmin() },
     });
   }

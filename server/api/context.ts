@@ -121,6 +121,13 @@ export interface AccountsApi {
   readonly domains: readonly string[];
   /** Whether the bare JID has the admin role from config. */
   isAdmin(bare: Jid | string): boolean;
+  /** The kind of sessions a local account gets (employee, partner, service); 'employee' unless a provider says otherwise. */
+  kindOf(bare: Jid): Promise<SessionKind>;
+  /**
+   * Check a password for a local account with the same providers as a client login (the local
+   * store, the directory). For tools that act on behalf of a person (the compliance CLI).
+   */
+  verifyPassword(bare: Jid, password: string): Promise<PasswordCheck>;
 }
 
 export interface StorageApi {
@@ -128,6 +135,15 @@ export interface StorageApi {
   readonly db: Database.Database;
   /** A simple per-account key/value store kept in one shared table, namespaced by module and store name. */
   keyValue<T>(store: string): KeyValueStore<T>;
+  /**
+   * A database of the module's own in a separate SQLite file (WAL, synchronous FULL), for data
+   * that must live apart from the server database (its own volume, size limit or lifetime).
+   * `file` is absolute or relative to the data folder; the migrations in
+   * `schema/<module>/<schema>/` are applied to it. The host closes it when the module unloads.
+   */
+  open(file: string, schema: string): Database.Database;
+  /** The server's data folder (absolute). */
+  readonly dataDir: string;
 }
 
 export interface KeyValueStore<T> {

@@ -10,7 +10,7 @@ import type {
 } from '../api/context.js';
 import { Stage } from '../api/stage.js';
 import { validateSection } from '../config/errors.js';
-import { applyMigrations } from '../storage/database.js';
+import { applyMigrations, openDatabaseFile } from '../storage/database.js';
 import { openKeyValueStore } from '../storage/key-value.js';
 import type { StreamExtensions } from '../stream/features.js';
 import type { DiscoCollection } from './disco.js';
@@ -37,6 +37,8 @@ export interface HostDeps {
   extensions: StreamExtensions;
   http: HttpRoutes;
   server: { name: string; version: string; startedAt: number };
+  /** The data folder (absolute), where module databases of their own are kept. */
+  dataDir: string;
   /** Services the core itself provides to modules. */
   coreServices: Partial<ParleyServices>;
 }
@@ -153,6 +155,13 @@ export class ModuleHost {
       storage: {
         db: d.db,
         keyValue: <T>(store: string) => openKeyValueStore<T>(d.db, name, store),
+        open: (file: string, schema: string) => {
+          const db = openDatabaseFile(path.resolve(d.dataDir, file));
+          record(() => { if (db.open) db.close(); });
+          applyMigrations(db, path.join(this.migrationDirs.get(name) ?? path.join(d.schemaRoot, name), schema), `${name}/${schema}`);
+          return db;
+        },
+        dataDir: d.dataDir,
       },
       services: {
         provide: (service, impl) => {

@@ -7,8 +7,13 @@ import Database from 'better-sqlite3';
  * synchronous=FULL: a message the server acknowledged must survive a power cut, not only a crash.
  */
 export function openDatabase(dataDir: string): Database.Database {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path.join(dataDir, 'parley.db'));
+  return openDatabaseFile(path.join(dataDir, 'parley.db'));
+}
+
+/** Open (creating it and its folder if needed) one SQLite file with the server's settings. */
+export function openDatabaseFile(file: string): Database.Database {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');

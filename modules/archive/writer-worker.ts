@@ -1,0 +1,34 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { ArchiveStore, type PendingEntry } from './store.js';
+
+/**
+ * The archive's writer thread: it owns the write connection, so the fsync of each batch and any
+ * wait for a lock held by another process happen here, never on the server's event loop.
+ */
+export interface WriterInit { file: string; busyTimeoutMs: number; maxPageCount: number | null }
+export type WriterRequest = { batch: number; entries: PendingEntry[] };
+export type WriterReply =
+  | { batch: number; ok: true; written: { seq: number; hash: string }[] }
+  | { batch: number; ok: false; error: string; code: string };
+
+const init = workerData as WriterInit;
+const db = new Database(init.file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.pragma(`busy_timeout = ${Math.max(0, Math.floor(init.busyTimeoutMs))}`);
+if (init.maxPageCount !== null) db.pragma(`max_page_count = ${init.maxPageCount}`);
+const store = new ArchiveStore(db);
+
+parentPort!.on('message', (req: WriterRequest) => {
+  let reply: WriterReply;
+  try {
+    const written = store.append(req.entries).map((r) => ({ seq: r.seq, hash: r.hash }));
+    reply = { batch: req.batch, ok: true, written };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    reply = { batch: req.batch, ok: false, error: e.message, code: e.code ?? 'ERROR' };
+  }
+  parentPort!.postMessage(reply);
+});
+parentPort!.postMessage({ ready: true });
