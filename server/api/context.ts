@@ -233,6 +233,11 @@ export interface ModuleContext<Config = unknown> {
   readonly http: {
     route(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: HttpRequestHandler): void;
   };
+  /**
+   * Release something the host does not know about (a worker thread, a file handle) when the
+   * module unloads, after everything it registered is undone. Runs in reverse order of calls.
+   */
+  onUnload(fn: () => void): void;
   /** Software name and version, for XEP-0092 and logs. */
   readonly server: { readonly name: string; readonly version: string; readonly startedAt: number };
 }

@@ -28,6 +28,44 @@ export class EventBus {
     return (this.listeners.get(name)?.length ?? 0) > 0;
   }
 
+  /**
+   * Like emit(), but synchronous while the listeners are: a promise only when one of them returns
+   * one. The router uses it for `stanza/audit`, which every stanza passes and most listeners
+   * answer at once (the archive only waits for messages with content).
+   */
+  run<N extends EventName>(name: N, payload: ParleyEvents[N]): void | Promise<void> {
+    const list = this.listeners.get(name);
+    if (!list) return;
+    let closedFailure: EventFailedClosed | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const l = list[i]!;
+      let r: void | Promise<void>;
+      try {
+        r = l.fn(payload as ParleyEvents[EventName]);
+      } catch (err) {
+        this.log.error({ module: l.module, event: name, err }, 'event listener failed');
+        if (l.failClosed && !closedFailure) closedFailure = new EventFailedClosed(l.module, name, err);
+        continue;
+      }
+      if (r instanceof Promise) return this.finish(name, payload, list, i, r, closedFailure);
+    }
+    if (closedFailure) throw closedFailure;
+  }
+
+  private async finish<N extends EventName>(name: N, payload: ParleyEvents[N], list: Listener[], at: number, pending: Promise<void>, failure: EventFailedClosed | undefined): Promise<void> {
+    let closedFailure = failure;
+    for (let i = at; i < list.length; i++) {
+      const l = list[i]!;
+      try {
+        await (i === at ? pending : l.fn(payload as ParleyEvents[EventName]));
+      } catch (err) {
+        this.log.error({ module: l.module, event: name, err }, 'event listener failed');
+        if (l.failClosed && !closedFailure) closedFailure = new EventFailedClosed(l.module, name, err);
+      }
+    }
+    if (closedFailure) throw closedFailure;
+  }
+
   /** Resolves when every listener has finished; rejects with EventFailedClosed if a failClosed listener failed. */
   async emit<N extends EventName>(name: N, payload: ParleyEvents[N]): Promise<void> {
     const list = this.listeners.get(name);

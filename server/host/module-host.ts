@@ -191,6 +191,7 @@ export class ModuleHost {
       http: {
         route: (method: string, p: string, handler: HttpRequestHandler) => record(d.http.add(method, p, handler, name)),
       },
+      onUnload: (fn) => record(fn),
     };
 
     function runTimer(fn: () => void | Promise<void>): void {

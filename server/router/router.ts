@@ -141,15 +141,20 @@ export class Router implements RouterApi {
   private afterPolicy(event: StanzaEvent, verdict: Verdict | undefined): void | Promise<void> {
     if (!this.d.events.has('stanza/audit')) return this.decide(event, verdict);
     const outcome = verdict === undefined ? 'allowed' : verdict;
-    return this.d.events.emit('stanza/audit', { event, outcome }).then(
-      () => this.decide(event, verdict),
-      (err) => {
-        // Fail closed: what could not be recorded is not delivered (DESIGN.md step 6).
-        const module = err instanceof EventFailedClosed ? err.module : 'audit';
-        this.d.log.error({ stanzaId: event.id, session: event.origin?.id, module }, 'audit failed; stanza refused');
-        this.bounceEvent(event, new StanzaError('internal-server-error', 'The server could not record this stanza, so it was not delivered'));
-      },
-    );
+    const refuse = (err: unknown) => {
+      // Fail closed: what could not be recorded is not delivered (DESIGN.md step 6).
+      const module = err instanceof EventFailedClosed ? err.module : 'audit';
+      this.d.log.error({ stanzaId: event.id, session: event.origin?.id, module }, 'audit failed; stanza refused');
+      this.bounceEvent(event, new StanzaError('internal-server-error', 'The server could not record this stanza, so it was not delivered'));
+    };
+    let audited: void | Promise<void>;
+    try {
+      audited = this.d.events.run('stanza/audit', { event, outcome });
+    } catch (err) {
+      return refuse(err);
+    }
+    if (audited instanceof Promise) return audited.then(() => this.decide(event, verdict), refuse);
+    return this.decide(event, verdict);
   }
 
   private decide(event: StanzaEvent, verdict: Verdict | undefined): void | Promise<void> {
