@@ -44,6 +44,7 @@ export interface HistoryPage {
 
 /** Thrown when an RSM or #extended id is not in the owner's view (XEP-0313: item-not-found). */
 export class HistoryIdNotFound extends Error {
+  override name = 'HistoryIdNotFound';
   constructor(readonly id: string) { super(`no archived message with id ${id}`); }
 }
 
@@ -78,7 +79,7 @@ export interface SearchQuery {
   /** Time range, ms, inclusive. */
   start?: number;
   end?: number;
-  /** Full-text query over bodies and subjects (SQLite FTS5 syntax; plain words are ANDed). */
+  /** Full-text query over bodies and subjects: words are ANDed; "a phrase", prefix*, OR, NOT word / -word. */
   keywords?: string;
   direction?: 'internal' | 'external' | 'partner';
   /** Include messages policy blocked or dropped (default true: the record says what happened). */
@@ -108,7 +109,9 @@ export interface Hold {
 }
 
 /** Thrown when an actor is not in the compliance role; the refusal has been written to the access log. */
-export class AccessRefused extends Error {}
+export class AccessRefused extends Error {
+  override name = 'AccessRefused';
+}
 
 /**
  * The compliance functions: what the CLI calls today and the admin API and web console will call.
@@ -117,8 +120,13 @@ export class AccessRefused extends Error {}
 export interface ComplianceService {
   /** Whether the actor may read the archive (configured readers and directory groups). */
   mayRead(actor: Actor): boolean;
-  search(actor: Actor, q: SearchQuery): ArchiveRecord[];
-  /** Export a search's records to a new folder: JSON Lines, RFC 5322 files (one per conversation per day), and a manifest of SHA-256 hashes. */
+  /** Records in chain order, up to the query's limit; `truncated` when more match. */
+  search(actor: Actor, q: SearchQuery): { records: ArchiveRecord[]; truncated: boolean };
+  /**
+   * Export a search's records to a new folder: JSON Lines, RFC 5322 files (one per conversation
+   * per day), and a manifest of SHA-256 hashes. Refused when more records match than the limit
+   * (default and most: 100,000): an export for a matter is complete or it is not made.
+   */
   export(actor: Actor, q: SearchQuery, dir: string): Promise<ExportResult>;
   placeHold(actor: Actor, hold: { name: string; jids: string[]; start?: number; end?: number; reason?: string }): Hold;
   releaseHold(actor: Actor, id: string): Hold;
@@ -132,7 +140,7 @@ export interface ComplianceService {
 }
 
 export interface VerifyProblem {
-  /** What is wrong: altered, inserted, reordered, removed, checkpoint, segment, access-log, signature. */
+  /** What is wrong: altered, inserted, reordered, removed, chain (a broken link), checkpoint, segment, access-log, signature. */
   kind: string;
   /** The record's chain position, when it is about one record. */
   seq?: number;

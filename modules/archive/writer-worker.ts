@@ -7,7 +7,7 @@ import { ArchiveStore, type PendingEntry } from './store.js';
  * wait for a lock held by another process happen here, never on the server's event loop.
  */
 export interface WriterInit { file: string; busyTimeoutMs: number; maxPageCount: number | null }
-export type WriterRequest = { batch: number; entries: PendingEntry[] };
+export type WriterRequest = { batch: number; entries: PendingEntry[] } | { close: true };
 export type WriterReply =
   | { batch: number; ok: true; written: { seq: number; hash: string }[] }
   | { batch: number; ok: false; error: string; code: string };
@@ -21,6 +21,12 @@ if (init.maxPageCount !== null) db.pragma(`max_page_count = ${init.maxPageCount}
 const store = new ArchiveStore(db);
 
 parentPort!.on('message', (req: WriterRequest) => {
+  if ('close' in req) {
+    // A clean close checkpoints the WAL into the database file, so the file alone is complete.
+    db.close();
+    parentPort!.close();
+    return;
+  }
   let reply: WriterReply;
   try {
     const written = store.append(req.entries).map((r) => ({ seq: r.seq, hash: r.hash }));

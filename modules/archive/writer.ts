@@ -47,7 +47,7 @@ export class ArchiveWriter {
     });
     worker.on('message', (m: WriterReply | { ready: true }) => { if ('batch' in m) this.onReply(m); });
     worker.on('error', (err) => this.onWorkerGone(`archive writer failed: ${err.message}`));
-    worker.on('exit', (code) => this.onWorkerGone(`archive writer stopped (exit ${code})`));
+    worker.on('exit', (code) => { if (this.worker === worker) this.onWorkerGone(`archive writer stopped (exit ${code})`); });
     return this.ready;
   }
 
@@ -77,11 +77,15 @@ export class ArchiveWriter {
 
   /** Write what is queued, then stop the thread. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     await this.drain();
     this.stopped = true;
     const w = this.worker;
     this.worker = null;
-    if (w) await w.terminate();
+    if (!w) return;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ close: true } satisfies WriterRequest);
+    await exited;
   }
 
   private flush(): void {

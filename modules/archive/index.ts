@@ -1,0 +1,170 @@
+import path from 'node:path';
+import {
+  defineModule, Jid, Stage, type AuditEvent, type Element, type StanzaEvent,
+} from '../../server/api/index.js';
+import { buildRecord, carriesContent } from './capture.js';
+import { archiveConfig, parseSize } from './config.js';
+import { setupDisclaimer } from './disclaimer.js';
+import { historyBounds, hideFromHistory, queryHistory } from './history.js';
+import { retentionRule } from './retention.js';
+import { ArchiveCompliance } from './compliance.js';
+import { dayOf } from './record.js';
+import { CheckpointWriter, loadOrCreateSigner } from './signing.js';
+import { ArchiveStore } from './store.js';
+import { ArchiveWriter, ArchiveWriteError } from './writer.js';
+import type { ArchiveService, ViewFilter } from './service.js';
+
+const NS_SID = 'urn:xmpp:sid:0';
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Retention and sealing run this long after start (not in a CLI run), then daily. */
+const HOUSEKEEPING_DELAY_MS = 60 * 1000;
+/** At most one error line per this interval while the archive cannot write. */
+const FAILURE_LOG_INTERVAL_MS = 10 * 1000;
+
+export default defineModule({
+  name: 'archive',
+  description: 'Compliance archive: every message with content recorded before delivery in a signed hash chain, with retention, legal hold, sealing, e-discovery search and export, and an access log.',
+  xeps: [{ xep: 359, version: '0.7.0', status: 'complete', note: 'stanza-id stamped on delivered messages; ids of other servers that claim to be ours are removed' }],
+  config: archiveConfig,
+  provides: ['archive', 'compliance'],
+  setup(ctx) {
+    const cfg = ctx.config;
+    const file = path.resolve(ctx.storage.dataDir, cfg.path);
+    const db = ctx.storage.open(file, 'records');
+    const store = new ArchiveStore(db);
+    const signingKey = path.resolve(ctx.storage.dataDir, cfg.signing_key);
+    const signer = loadOrCreateSigner(signingKey);
+    const checkpointFile = path.resolve(ctx.storage.dataDir, cfg.checkpoints.file);
+    const checkpoints = new CheckpointWriter(checkpointFile, signer, cfg.checkpoints.syslog);
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const writer = new ArchiveWriter({
+      file,
+      busyTimeoutMs: cfg.busy_timeout,
+      maxPageCount: cfg.max_size ? Math.max(1, Math.floor(parseSize(cfg.max_size) / pageSize)) : null,
+    }, store.head());
+    const failOpen = cfg.on_failure === 'fail_open';
+    if (failOpen) ctx.log.warn('the archive fails OPEN: messages are delivered even when they cannot be recorded (not for regulated deployments)');
+
+    const directory = ctx.services.find('directory');
+    const retainUntil = retentionRule(cfg.retention, directory);
+    const viewFilters: ViewFilter[] = [];
+
+    // ---- capture (DESIGN.md step 6: once per stanza, after policy, before routing) ----------
+
+    let failures = 0;
+    let lastFailureLog = 0;
+    const reportFailure = (event: StanzaEvent, err: Error) => {
+      failures++;
+      const now = Date.now();
+      if (now - lastFailureLog < FAILURE_LOG_INTERVAL_MS) return;
+      lastFailureLog = now;
+      const code = err instanceof ArchiveWriteError ? err.code : 'ERROR';
+      ctx.log.error({ stanzaId: event.id, code, err: err.message, failuresSinceLastLine: failures },
+        failOpen ? 'ARCHIVE NOT WRITING: messages are delivered WITHOUT a record (fail_open)' : 'archive cannot write; messages are refused until it can');
+      failures = 0;
+    };
+
+    const recipientFacts = async (event: StanzaEvent) => {
+      const to = event.to;
+      const online = to.local ? ctx.sessions.ofAccount(to.bare) : [];
+      const local = to.local !== '' && ctx.accounts.isLocalDomain(to.domain);
+      const recipientIsAccount = online.length > 0 || (local && await ctx.accounts.exists(to.bareJid()));
+      const recipientKind = online[0]?.kind ?? (recipientIsAccount ? await ctx.accounts.kindOf(to.bareJid()) : undefined);
+      const partner = event.origin?.kind === 'partner' || recipientKind === 'partner';
+      return { recipientIsAccount, partner };
+    };
+
+    const record = async (audit: AuditEvent): Promise<void> => {
+      const { event } = audit;
+      const facts = await recipientFacts(event);
+      const entry = buildRecord(audit, facts, ctx.accounts, Date.now(), retainUntil);
+      entry.views = entry.views.filter((v) => viewFilters.every((f) => f(v.owner, v.with_jid, entry.record)));
+      // XEP-0359: the archive id travels with the message, so MAM and clients name it the same way.
+      // Only where the recipient's history will have it (MAM preferences may leave it out).
+      if (entry.views.some((v) => v.owner === event.to.bare && v.owner !== event.from.bare)) stampStanzaId(event.stanza, entry.record.id, event.to.bare);
+      try {
+        await writer.append(entry);
+      } catch (err) {
+        reportFailure(event, err as Error);
+        if (!failOpen) throw err;
+      }
+    };
+
+    ctx.events.on('stanza/audit', (audit) => {
+      const { event } = audit;
+      if (event.kind !== 'message' || event.type === 'error' || !carriesContent(event.stanza)) return;
+      return record(audit);
+    }, { failClosed: true });
+
+    // XEP-0359 section 5: a stanza-id claiming to be from this server or its accounts is a forgery.
+    ctx.hooks.on('stanza/in', (event) => {
+      if (event.kind !== 'message') return;
+      stripForgedStanzaIds(event.stanza, (by) => ctx.accounts.isLocalDomain(Jid.tryParse(by)?.domain ?? ''));
+    }, { stage: Stage.GUARD });
+    ctx.disco.addFeature(NS_SID, 'account');
+
+    // ---- chain head: checkpoints and shutdown ----------------------------------------------
+
+    const checkpoint = () => {
+      try {
+        checkpoints.write(writer.head);
+      } catch (err) {
+        ctx.log.error({ err, file: checkpointFile }, 'could not write an archive checkpoint');
+      }
+    };
+    ctx.timers.every(cfg.checkpoints.interval, checkpoint);
+    ctx.events.on('server/stopping', async () => {
+      await writer.drain();
+      checkpoint();
+      await writer.stop();
+    });
+    ctx.onUnload(() => { void writer.stop(); });
+
+    // ---- services -----------------------------------------------------------------------
+
+    const compliance = new ArchiveCompliance({
+      store, signer, publicKey: signer.publicKey, checkpointFile,
+      segmentsDir: path.resolve(ctx.storage.dataDir, cfg.segments.dir),
+      readers: cfg.compliance.readers, groups: cfg.compliance.groups, directory,
+      domain: ctx.accounts.domains[0]!, log: ctx.log,
+      afterWrite: checkpoint,
+    });
+    ctx.services.provide('compliance', compliance);
+
+    const service: ArchiveService = {
+      setViewFilter(fn) {
+        viewFilters.push(fn);
+        return () => { const i = viewFilters.indexOf(fn); if (i >= 0) viewFilters.splice(i, 1); };
+      },
+      history: (q) => queryHistory(db, q),
+      historyBounds: (owner) => historyBounds(db, owner),
+      hideFromHistory: (owner, filter) => hideFromHistory(db, owner, filter),
+      record: (id) => store.byId(id),
+    };
+    ctx.services.provide('archive', service);
+
+    // ---- housekeeping: sealing and retention ---------------------------------------------
+
+    const housekeeping = () => {
+      // Days are sealed when they have been closed for a whole day, so a record still queued at
+      // midnight (or stamped by a clock that stepped back) cannot land after its day's seal.
+      if (cfg.segments.auto_seal) compliance.seal('system:archive', { before: dayOf(Date.now() - DAY_MS) });
+      if (cfg.retention.purge) compliance.purge('system:archive', { requireSealed: cfg.segments.auto_seal });
+    };
+    ctx.timers.after(HOUSEKEEPING_DELAY_MS, () => {
+      housekeeping();
+      ctx.timers.every(DAY_MS, housekeeping);
+    });
+
+    setupDisclaimer(ctx, cfg.disclaimer);
+    return writer.start();
+  },
+});
+
+function stampStanzaId(stanza: Element, id: string, by: string): void {
+  stanza.c('stanza-id', { xmlns: NS_SID, id, by });
+}
+
+function stripForgedStanzaIds(stanza: Element, ours: (by: string) => boolean): void {
+  stanza.children = stanza.children.filter((c) => typeof c === 'string' || !(c.name === 'stanza-id' && c.attrs.xmlns === NS_SID && ours(c.attrs.by ?? '')));
+}
