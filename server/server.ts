@@ -45,6 +45,8 @@ export class ParleyServer {
   readonly log: Logger;
   readonly db: Database.Database;
   readonly accounts: AccountStore;
+  /** What modules see of accounts (also used by CLI commands that act for a person). */
+  readonly accountsApi: AccountsApi;
   readonly sessions = new SessionRegistry<ClientSession>();
   readonly hooks: HookRegistry;
   readonly events: EventBus;
@@ -103,7 +105,7 @@ export class ParleyServer {
       accountExists: (bare) => this.accountExists(bare),
     });
     const admins = new Set(core.admins.map((a) => Jid.parse(a).bare));
-    const accountsApi: AccountsApi = {
+    const accountsApi: AccountsApi = this.accountsApi = {
       exists: (bare) => this.accountExists(bare),
       isLocalDomain: (d) => this.domains.has(d),
       domains: core.domains,

@@ -10,6 +10,7 @@ import { applyMigrations, openDatabase } from '../storage/database.js';
 import { generateCsr, generateSelfSigned } from '../tls/certificates.js';
 import { Jid } from '../xml/jid.js';
 import { readPassword } from './password.js';
+import { ARCHIVE_FILTERS, ARCHIVE_OPTIONS, ARCHIVE_USAGE, archiveCommand } from './archive.js';
 
 const USAGE = `Usage: parley <command> [options]
 
@@ -25,6 +26,7 @@ Commands:
   directory sync                 synchronise with the company directory now (deprovisioning included)
   directory retired              list addresses retired because their directory entry went away
   directory release <address>    let a new directory entry take a retired address
+${ARCHIVE_USAGE}
 
 Options:
   --config FILE                  configuration file (default: ./parley.yml if present)
@@ -33,6 +35,8 @@ Options:
   --out DIR                      where cert generate / cert csr write (default: the certs folder)
   --organization NAME            organization for cert csr
   -h, --help                     show this help
+
+${ARCHIVE_FILTERS}
 `;
 
 /** Run one `parley` command; returns the exit code. */
@@ -44,6 +48,7 @@ export async function runCli(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string' }, 'password-file': { type: 'string' }, 'password-stdin': { type: 'boolean' },
         out: { type: 'string' }, organization: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        ...ARCHIVE_OPTIONS,
       },
     });
   } catch (err) {
@@ -63,6 +68,7 @@ export async function runCli(argv: string[]): Promise<number> {
       case 'user': return await user(config, sub, rest, values);
       case 'cert': return certCommand(config, sub, rest, values);
       case 'directory': return await directoryCommand(config, sub, rest);
+      case 'archive': return await archiveCommand(config, sub, rest, values);
     }
     console.error(`parley: unknown command "${[command, sub].filter(Boolean).join(' ')}"\n\n${USAGE}`);
     return 2;

@@ -5,10 +5,11 @@ import readline from 'node:readline';
  * Where a new password comes from: --password-file FILE, --password-stdin (first line), or an
  * interactive prompt that does not echo. Never from the command line itself (visible in `ps`).
  */
-export async function readPassword(opts: { file?: string; stdin?: boolean; prompt: string }): Promise<string> {
+export async function readPassword(opts: { file?: string; stdin?: boolean; prompt: string; confirm?: boolean }): Promise<string> {
   if (opts.file) return fs.readFileSync(opts.file, 'utf8').split(/\r?\n/)[0] ?? '';
   if (opts.stdin || !process.stdin.isTTY) return firstLineOfStdin();
   const first = await promptHidden(opts.prompt);
+  if (opts.confirm === false) return first;
   const again = await promptHidden('Again: ');
   if (first !== again) throw new Error('the passwords do not match');
   return first;
