@@ -310,3 +310,20 @@ test('checkpoints are signed at the configured interval into the append-only fil
   assert.equal(lines.at(-1)!.hash, r!.hash);
   assert.ok(lines.at(-1)!.sig.length > 40);
 });
+
+test('checkpoints also go to a syslog collector when one is configured', async (t) => {
+  const dgram = await import('node:dgram');
+  const collector = dgram.createSocket('udp4');
+  const received: string[] = [];
+  collector.on('message', (m) => received.push(m.toString('utf8')));
+  await new Promise<void>((resolve) => collector.bind(0, '127.0.0.1', resolve));
+  t.after(() => collector.close());
+  const s = await archiveServer(t, { checkpoints: { interval: '200ms', syslog: { host: '127.0.0.1', port: collector.address().port } } });
+  const [alice, bob] = await users(s, 'alice', 'bob');
+  await alice!.send(chat('bob@localhost', 'to syslog'));
+  await bob!.next(isBody('to syslog'));
+  for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(received.length, 1);
+  // RFC 5424: <PRI>1 TIMESTAMP HOST APP PROCID MSGID - MSG, facility 13 (log audit), severity notice.
+  assert.match(received[0]!, /^<109>1 \S+ \S+ parley \d+ archive - archive checkpoint \{"v":1,"seq":1,/);
+});

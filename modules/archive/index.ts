@@ -27,6 +27,7 @@ export default defineModule({
   xeps: [{ xep: 359, version: '0.7.0', status: 'complete', note: 'stanza-id stamped on delivered messages; ids of other servers that claim to be ours are removed' }],
   config: archiveConfig,
   provides: ['archive', 'compliance'],
+  uses: ['directory'],
   setup(ctx) {
     const cfg = ctx.config;
     const file = path.resolve(ctx.storage.dataDir, cfg.path);
@@ -46,6 +47,9 @@ export default defineModule({
     if (failOpen) ctx.log.warn('the archive fails OPEN: messages are delivered even when they cannot be recorded (not for regulated deployments)');
 
     const directory = ctx.services.find('directory');
+    if (!directory && (cfg.compliance.groups.length > 0 || Object.keys(cfg.retention.groups).length > 0)) {
+      throw new Error('compliance.groups and retention.groups name directory groups: enable the directory module');
+    }
     const retainUntil = retentionRule(cfg.retention, directory);
     const viewFilters: ViewFilter[] = [];
 

@@ -258,6 +258,8 @@ export interface ModuleDefinition<S extends z.ZodType = z.ZodType> {
   config?: S;
   /** Services this module needs; modules that provide them load first. */
   requires?: (keyof ParleyServices)[];
+  /** Services this module uses when some module provides them (`ctx.services.find`); their providers load first. */
+  uses?: (keyof ParleyServices)[];
   /** Services this module provides (for load order). */
   provides?: (keyof ParleyServices)[];
   /** Protocol support, for docs and the feature list. */

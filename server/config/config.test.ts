@@ -71,6 +71,7 @@ test('no config file gives every default', async () => {
     disco: {}, ping: {}, version: {}, time: {}, message: {},
     roster: {}, presence: {}, offline: {}, blocking: {}, vcard: {}, last: {}, private: {},
     carbons: {}, csi: {}, caps: {}, pep: {}, bookmarks: {}, adhoc: {}, admin: {}, 'contact-info': {},
+    archive: {}, mam: {},
   });
   assert.deepEqual(config.core.module_paths, []);
 });

@@ -155,6 +155,7 @@ const modules = z
     disco: {}, ping: {}, version: {}, time: {}, message: {},
     roster: {}, presence: {}, offline: {}, blocking: {}, vcard: {}, last: {}, private: {},
     carbons: {}, csi: {}, caps: {}, pep: {}, bookmarks: {}, adhoc: {}, admin: {}, 'contact-info': {},
+    archive: {}, mam: {},
   }))
   .describe(
     'Modules to load, each with its own options (see the module\'s documentation). ' +

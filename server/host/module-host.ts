@@ -212,7 +212,10 @@ export class ModuleHost {
   }
 }
 
-/** Providers of a service load before the modules that require it; otherwise config order is kept. */
+/**
+ * Providers of a service load before the modules that require it, and before those that use it
+ * when it is there (`uses`); otherwise config order is kept.
+ */
 export function orderByServices(defs: ModuleDefinition[], coreServices: readonly string[] = []): ModuleDefinition[] {
   const provider = new Map<string, ModuleDefinition>();
   for (const def of defs) for (const s of def.provides ?? []) provider.set(s as string, def);
@@ -228,6 +231,10 @@ export function orderByServices(defs: ModuleDefinition[], coreServices: readonly
       const p = provider.get(s as string);
       if (!p) throw new Error(`module ${def.name} requires the "${String(s)}" service, but no configured module provides it`);
       if (p !== def) visit(p, [...chain, def.name]);
+    }
+    for (const s of def.uses ?? []) {
+      const p = provider.get(s as string);
+      if (p && p !== def) visit(p, [...chain, def.name]);
     }
     state.set(def, 'done');
     out.push(def);
