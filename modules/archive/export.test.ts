@@ -1,11 +1,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openArchiveDb } from '../../test/kit/archive.js';
+import { openArchiveDb, archiveMessage, type TestMessage } from '../../test/kit/archive.js';
 import { ArchiveStore } from './store.js';
 import { recordHash, type ArchiveRecord, type RecordInput } from './record.js';
 import { encodeQuotedPrintable, encodedWords, exportRecords, ExportError } from './export.js';
@@ -29,22 +29,8 @@ const LONG_BODY = [
   'trailing tab\t',
 ].join('\n');
 
-type Message = Partial<RecordInput> & { from: string; to: string; body: string; ts: number };
-
-function message(m: Message): RecordInput {
-  const type = m.type ?? 'chat';
-  const fromBare = m.from.split('/')[0]!;
-  const toBare = m.to.split('/')[0]!;
-  return {
-    id: randomUUID(), ts: m.ts, kind: 'message', type,
-    sender: m.from, sender_bare: fromBare, recipient: m.to, recipient_bare: toBare,
-    room: type === 'groupchat' ? toBare : '', direction: m.direction ?? 'internal',
-    outcome: m.outcome ?? 'allowed', decision: m.decision ?? '',
-    body: m.body, subject: m.subject ?? '', thread: '',
-    stanza: `<message from="${m.from}" to="${m.to}" type="${type}"><body>${m.body}</body></message>`,
-    delivered: '', retain_until: '2033-03-02', meta: '', signature: '',
-  };
-}
+type Message = TestMessage;
+const message = (m: Message) => archiveMessage({ retain_until: '2033-03-02', ...m });
 
 /**
  * Two days of a desk's conversations: a chat in both directions, a chat with a person whose JID

@@ -1,8 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { openArchiveDb } from '../../test/kit/archive.js';
+import { openArchiveDb, archiveMessage, type TestMessage } from '../../test/kit/archive.js';
 import { ArchiveStore } from './store.js';
 import type { ArchiveRecord, RecordInput } from './record.js';
 import { compileSearch, ftsQuery, searchRecords, SearchQueryError } from './search.js';
@@ -19,23 +18,8 @@ const DAY1 = Date.UTC(2026, 2, 2);
 const DAY2 = Date.UTC(2026, 2, 3);
 const at = (day: number, h: number, m = 0) => day + (h * 60 + m) * 60_000;
 
-type Message = Partial<RecordInput> & { from: string; to: string; body: string; ts: number };
-
-/** A record the way capture builds one: full JIDs, bare JIDs, the room for group chat. */
-function message(m: Message): RecordInput {
-  const type = m.type ?? 'chat';
-  const fromBare = m.from.split('/')[0]!;
-  const toBare = m.to.split('/')[0]!;
-  return {
-    id: randomUUID(), ts: m.ts, kind: 'message', type,
-    sender: m.from, sender_bare: fromBare, recipient: m.to, recipient_bare: toBare,
-    room: type === 'groupchat' ? toBare : '', direction: m.direction ?? 'internal',
-    outcome: m.outcome ?? 'allowed', decision: m.decision ?? '',
-    body: m.body, subject: m.subject ?? '', thread: '',
-    stanza: `<message from="${m.from}" to="${m.to}" type="${type}"><body>${m.body}</body></message>`,
-    delivered: '', retain_until: '', meta: '', signature: '',
-  };
-}
+type Message = TestMessage;
+const message = archiveMessage;
 
 /**
  * A trading desk's day and the next morning: chats, a partner and an external contact, a room
