@@ -141,12 +141,12 @@ test('a legal hold keeps a day from the purge until it is released, and both are
   const s = await startServer(t, { dataDir: env.dataDir, modules: { disco: {}, message: {}, archive: { compliance: { readers: ['officer@localhost'] } } } });
   const compliance = s.server.host.service('compliance') as ComplianceService;
   const inTenYears = new Date(Date.now() + 10 * 365 * 86_400_000).toISOString().slice(0, 10);
-  const held = compliance.purge('os:test', { today: inTenYears });
+  const held = await compliance.purge('os:test', { today: inTenYears });
   assert.equal(held.count, 0, 'alice is on hold, and both messages are hers');
   assert.equal(held.held.length, 1);
 
   compliance.releaseHold('officer@localhost', id);
-  const purged = compliance.purge('os:test', { today: inTenYears });
+  const purged = await compliance.purge('os:test', { today: inTenYears });
   assert.equal(purged.count, 2);
   const report = compliance.verify('os:test');
   assert.deepEqual(report.problems, [], 'the chain still verifies across the purged records');

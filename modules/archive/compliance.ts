@@ -4,10 +4,9 @@ import type { ModuleContext } from '../../server/api/index.js';
 import { ExportError, exportRecords } from './export.js';
 import { listHolds, placeHold, releaseHold } from './holds.js';
 import { dayOf, type ArchiveRecord } from './record.js';
-import { purgeExpired } from './retention.js';
-import { sealDays, verifySegments } from './seal.js';
+import type { Housekeeper } from './housekeeper.js';
+import { verifySegments } from './seal.js';
 import { MAX_SEARCH_LIMIT, searchRecords } from './search.js';
-import type { ArchiveSigner } from './signing.js';
 import type { ArchiveStore } from './store.js';
 import { verifyArchive } from './verify.js';
 import {
@@ -19,7 +18,8 @@ const DEFAULT_SEARCH_LIMIT = 1000;
 
 export interface ComplianceDeps {
   store: ArchiveStore;
-  signer: ArchiveSigner;
+  /** Sealing and purging run in their own thread. */
+  housekeeper: Housekeeper;
   publicKey: KeyObject;
   checkpointFile: string;
   segmentsDir: string;
@@ -118,36 +118,42 @@ export class ArchiveCompliance implements ComplianceService {
     return full;
   }
 
-  seal(actor: Actor, opts: { before?: string } = {}): string[] {
+  async seal(actor: Actor, opts: { before?: string } = {}): Promise<string[]> {
     const before = opts.before ?? dayOf(Date.now());
-    const sealed = sealDays(this.d.store, this.d.signer, this.d.segmentsDir, { before });
-    if (sealed.length > 0) {
-      this.d.store.logAccess({ actor, action: 'seal', params: { before }, result: 'allowed', detail: { days: sealed.map((s) => s.day) } });
-      this.d.log.info({ days: sealed.map((s) => s.day) }, 'archive days sealed');
+    const days = await this.logged(actor, 'seal', { before }, () => this.d.housekeeper.seal(before));
+    if (days.length > 0) {
+      this.d.store.logAccess({ actor, action: 'seal', params: { before }, result: 'allowed', detail: { days } });
+      this.d.log.info({ days }, 'archive days sealed');
       this.d.afterWrite();
     }
-    return sealed.map((s) => s.day);
+    return days;
   }
 
-  purge(actor: Actor, opts: { today?: string; requireSealed?: boolean } = {}): { days: string[]; count: number; held: string[] } {
+  async purge(actor: Actor, opts: { today?: string; requireSealed?: boolean } = {}): Promise<{ days: string[]; count: number; held: string[] }> {
     const today = opts.today ?? dayOf(Date.now());
-    const result = purgeExpired(this.d.store, this.d.signer, { today, reason: 'retention', requireSealed: opts.requireSealed ?? false });
+    const result = await this.logged(actor, 'purge', { today }, () => this.d.housekeeper.purge(today, opts.requireSealed ?? false));
     if (result.count > 0 || result.held.length > 0) {
-      this.d.store.logAccess({ actor, action: 'purge', params: { today }, result: 'allowed', detail: { days: result.days, count: result.count, held: result.held } });
-      this.d.log.info({ days: result.days, count: result.count, held: result.held }, 'expired archive records purged');
+      this.d.store.logAccess({ actor, action: 'purge', params: { today }, result: 'allowed', detail: result });
+      this.d.log.info(result, 'expired archive records purged');
       this.d.afterWrite();
     }
-    return { days: result.days, count: result.count, held: result.held };
+    return result;
   }
 
   /** Run an operation; if it fails, the failure is written to the access log before it is thrown on. */
   private logged<T>(actor: Actor, action: string, params: unknown, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
+    const failed = (err: unknown) => {
       this.d.store.logAccess({ actor, action, params, result: 'failed', detail: { error: (err as Error).message } });
-      throw err;
+      return err;
+    };
+    let r: T;
+    try {
+      r = fn();
+    } catch (err) {
+      throw failed(err);
     }
+    if (r instanceof Promise) return r.catch((err: unknown) => { throw failed(err); }) as T;
+    return r;
   }
 
   /** Refuse (and record the refusal) unless the actor is in the compliance role. */

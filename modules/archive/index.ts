@@ -8,6 +8,7 @@ import { setupDisclaimer } from './disclaimer.js';
 import { historyBounds, hideFromHistory, queryHistory } from './history.js';
 import { retentionRule } from './retention.js';
 import { ArchiveCompliance } from './compliance.js';
+import { Housekeeper } from './housekeeper.js';
 import { dayOf } from './record.js';
 import { CheckpointWriter, loadOrCreateSigner } from './signing.js';
 import { ArchiveStore } from './store.js';
@@ -126,9 +127,11 @@ export default defineModule({
 
     // ---- services -----------------------------------------------------------------------
 
+    const segmentsDir = path.resolve(ctx.storage.dataDir, cfg.segments.dir);
+    const housekeeper = new Housekeeper({ file, busyTimeoutMs: cfg.busy_timeout, signingKey, segmentsDir });
+    ctx.onUnload(() => { void housekeeper.stop(); });
     const compliance = new ArchiveCompliance({
-      store, signer, publicKey: signer.publicKey, checkpointFile,
-      segmentsDir: path.resolve(ctx.storage.dataDir, cfg.segments.dir),
+      store, housekeeper, publicKey: signer.publicKey, checkpointFile, segmentsDir,
       readers: cfg.compliance.readers, groups: cfg.compliance.groups, directory,
       domain: ctx.accounts.domains[0]!, log: ctx.log,
       afterWrite: checkpoint,
@@ -149,16 +152,17 @@ export default defineModule({
 
     // ---- housekeeping: sealing and retention ---------------------------------------------
 
-    const housekeeping = () => {
+    const housekeeping = async () => {
       // Days are sealed when they have been closed for a whole day, so a record still queued at
       // midnight (or stamped by a clock that stepped back) cannot land after its day's seal.
-      if (cfg.segments.auto_seal) compliance.seal('system:archive', { before: dayOf(Date.now() - DAY_MS) });
-      if (cfg.retention.purge) compliance.purge('system:archive', { requireSealed: cfg.segments.auto_seal });
+      if (cfg.segments.auto_seal) await compliance.seal('system:archive', { before: dayOf(Date.now() - DAY_MS) });
+      if (cfg.retention.purge) await compliance.purge('system:archive', { requireSealed: cfg.segments.auto_seal });
     };
-    ctx.timers.after(HOUSEKEEPING_DELAY_MS, () => {
-      housekeeping();
+    ctx.timers.after(HOUSEKEEPING_DELAY_MS, async () => {
       ctx.timers.every(DAY_MS, housekeeping);
+      await housekeeping();
     });
+    ctx.events.on('server/stopping', () => housekeeper.stop());
 
     setupDisclaimer(ctx, cfg.disclaimer);
     return writer.start();

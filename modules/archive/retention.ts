@@ -77,6 +77,8 @@ export interface PurgeOptions {
   requireSealed?: boolean;
   /** The purge entry's ts (default now). */
   now?: number;
+  /** Only records of this UTC day: a large purge goes day by day, one short transaction each. */
+  day?: string;
 }
 
 export interface PurgeResult {
@@ -125,8 +127,9 @@ export function purgeExpired(store: ArchiveStore, signer: ArchiveSigner, opts: P
  */
 function choosePurgeSet(store: ArchiveStore, opts: PurgeOptions): string[] {
   const due = `r.kind = 'message' AND r.retain_until <> '' AND r.retain_until <= @today`
-    + (opts.requireSealed ? ' AND r.day IN (SELECT day FROM segments)' : '');
-  const params = { today: opts.today };
+    + (opts.requireSealed ? ' AND r.day IN (SELECT day FROM segments)' : '')
+    + (opts.day ? ' AND r.day = @day' : '');
+  const params = opts.day ? { today: opts.today, day: opts.day } : { today: opts.today };
   store.db.prepare(`DELETE FROM ${PURGE_SET}`).run();
   store.db.prepare(`INSERT INTO ${PURGE_SET} (seq) SELECT r.seq FROM records r WHERE ${due} AND NOT ${activeHoldCoversSql('r')}`).run(params);
   const held = store.db.prepare(`SELECT h.id FROM holds h WHERE EXISTS (SELECT 1 FROM records r WHERE ${due} AND ${holdCoversSql('h', 'r')})
@@ -169,6 +172,13 @@ function deletePurgeSet(store: ArchiveStore): void {
  * ''), its meta signed with the key kept outside the database, so rewriting the database and
  * recomputing the chain still cannot forge what a purge removed or what a seal covers.
  */
+/** The UTC days that have records due for purging (held ones included), oldest first. */
+export function dueDays(store: ArchiveStore, opts: Pick<PurgeOptions, 'today' | 'requireSealed'>): string[] {
+  const sealed = opts.requireSealed ? ' AND day IN (SELECT day FROM segments)' : '';
+  return (store.db.prepare(`SELECT DISTINCT day FROM records WHERE kind = 'message' AND retain_until <> '' AND retain_until <= ?${sealed} ORDER BY day`)
+    .all(opts.today) as { day: string }[]).map((r) => r.day);
+}
+
 export function signedEntry(kind: 'purge' | 'seal', meta: string, signer: ArchiveSigner, now: number): RecordInput {
   return {
     id: randomUUID(), ts: now, kind, type: '', sender: '', sender_bare: '', recipient: '', recipient_bare: '', room: '',

@@ -133,10 +133,10 @@ export interface ComplianceService {
   holds(actor: Actor, includeReleased?: boolean): Hold[];
   /** Check records, chain, checkpoints, segments and the access log. Open to any operator; logged. */
   verify(actor: Actor): VerifyReport;
-  /** Seal closed days into segment files; returns the days sealed. */
-  seal(actor: Actor, opts?: { before?: string }): string[];
-  /** Purge what retention allows now; returns the purge entry's summary. */
-  purge(actor: Actor, opts?: { today?: string }): { days: string[]; count: number; held: string[] };
+  /** Seal the days before `before` (default today) into segment files, in a thread of its own; returns the days sealed. */
+  seal(actor: Actor, opts?: { before?: string }): Promise<string[]>;
+  /** Purge what retention allows on `today` (default today), day by day in a thread of its own; a summary of the purge entries. */
+  purge(actor: Actor, opts?: { today?: string; requireSealed?: boolean }): Promise<{ days: string[]; count: number; held: string[] }>;
 }
 
 export interface VerifyProblem {

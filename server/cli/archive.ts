@@ -39,8 +39,8 @@ interface ComplianceControl {
   releaseHold(actor: string, id: string): unknown;
   holds(actor: string, includeReleased?: boolean): unknown[];
   verify(actor: string): { ok: boolean; records: number; checkpoints: number; segments: number; accessEntries: number; problems: { kind: string; seq?: number; message: string }[] };
-  seal(actor: string, opts?: { before?: string }): string[];
-  purge(actor: string, opts?: object): { days: string[]; count: number; held: string[] };
+  seal(actor: string, opts?: { before?: string }): Promise<string[]>;
+  purge(actor: string, opts?: object): Promise<{ days: string[]; count: number; held: string[] }>;
 }
 
 type Values = Record<string, unknown>;
@@ -130,12 +130,12 @@ export async function archiveCommand(config: LoadedConfig, sub: string | undefin
       }
       case 'hold': return await holdCommand(server, c, args, v);
       case 'seal': {
-        const days = c.seal(await actor(server, v, false), v.before ? { before: String(v.before) } : {});
+        const days = await c.seal(await actor(server, v, false), v.before ? { before: String(v.before) } : {});
         console.log(days.length ? `sealed ${days.join(', ')}` : 'nothing to seal');
         return 0;
       }
       case 'purge': {
-        const r = c.purge(await actor(server, v, false));
+        const r = await c.purge(await actor(server, v, false));
         console.log(`purged ${r.count} records of ${r.days.length} days${r.held.length ? `; kept by legal hold: ${r.held.join(', ')}` : ''}`);
         return 0;
       }
