@@ -34,3 +34,35 @@ test('slixmpp logs in over STARTTLS and exchanges messages with an @xmpp/client 
   // slixmpp prefers the strongest mechanism offered: SCRAM with channel binding.
   assert.match(out, /MECH SCRAM-SHA-(256|1)(-PLUS)?/);
 });
+
+test('slixmpp pages through its message archive (XEP-0313 with RSM) and gets every message once, in order', { skip }, async (t) => {
+  assert.ok(hasSlixmpp, 'python3-slixmpp must be installed: apt-get install python3-slixmpp');
+  const s = await startServer(t);
+  await s.createUser('alice');
+  await s.createUser('sly');
+  const alice = await s.connect('alice');
+  const sent: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const body = `archived ${i}`;
+    await alice.send(xml('message', { to: 'sly@localhost', type: 'chat' }, xml('body', {}, body)));
+    sent.push(body);
+  }
+  // One round trip on alice's stream: the server handles her stanzas in order, so every message
+  // before this query has been archived when its answer comes.
+  const mam = await alice.iq(xml('iq', { type: 'set', id: 'q1' }, xml('query', { xmlns: 'urn:xmpp:mam:2' })));
+  assert.equal(mam.attrs.type, 'result');
+  const script = path.join(PACKAGE_ROOT, 'test', 'e2e', 'slixmpp_mam.py');
+  const child = spawn(PYTHON, [script, 'sly@localhost/reader', 'sly-secret', String(s.ports.c2s), '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, `slixmpp exited ${code}: ${out}\n${err}`);
+  const got = out.split('\n').filter((l) => l.startsWith('MSG ')).map((l) => l.split(' '));
+  assert.deepEqual(got.map((f) => f.slice(3).join(' ')), sent);
+  assert.ok(got.every((f) => f[2] === 'alice@localhost'));
+  assert.equal(new Set(got.map((f) => f[1])).size, 12, 'twelve distinct archive ids');
+  assert.match(out, /^DONE 12$/m);
+});
