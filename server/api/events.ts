@@ -29,7 +29,11 @@ export interface StanzaEvent {
   readonly toImplicit: boolean;
 }
 
-/** What the audit stage is told about a stanza: the event and how policy decided. */
+/**
+ * What the audit stage is told about a stanza: the event and how policy decided. A listener may add
+ * identifiers to `event.stanza` (the archive stamps the XEP-0359 stanza-id); `event.original`
+ * is the stanza as sent, for the record.
+ */
 export interface AuditEvent {
   readonly event: StanzaEvent;
   /** 'allowed', or the verdict that stopped or changed it. */
