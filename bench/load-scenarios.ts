@@ -164,6 +164,8 @@ export interface OpenResult {
   startedAt: number;
   endedAt: number;
   rosterItems: number;
+  /** What the first connection negotiated. */
+  tls: TlsInfo | null;
   worker: WorkerCpu;
 }
 
@@ -184,11 +186,13 @@ export async function openGroup(
   const errors = new Map<string, number>();
   let opened = 0;
   let rosterItems = 0;
+  let tlsInfo: TlsInfo | null = null;
   const startedAt = Date.now();
   await pool(users, concurrency, async (user) => {
     try {
       const { conn } = await BenchConnection.login(loginOptions(target, user, resource));
       conns.set(user, conn);
+      tlsInfo ??= conn.tlsInfo;
       conn.onClose = () => {
         if (conns.get(user) === conn) { conns.delete(user); dropped.set(group, (dropped.get(group) ?? 0) + 1); }
       };
@@ -204,7 +208,7 @@ export async function openGroup(
   });
   return {
     opened, failed: users.length - opened, errors: firstErrors(errors), droppedSoFar: dropped.get(group) ?? 0,
-    startedAt, endedAt: Date.now(), rosterItems, worker: meter(),
+    startedAt, endedAt: Date.now(), rosterItems, tls: tlsInfo, worker: meter(),
   };
 }
 

@@ -2,7 +2,7 @@
  * `npm run bench`: Parley against Prosody on this machine, one server at a time, through the
  * same scenarios with the same parameters (bench/README.md explains every figure).
  *
- *   bash bench/run.sh [--quick] [--only parley|prosody] [--scenarios login,idle,chat,roster,fdlimit] ...
+ *   bash bench/run.sh [--quick] [--only parley|prosody] [--scenarios login,idle,chat,roster,archive,fdlimit] ...
  *
  * The coordinator (this process) prepares both servers, starts each as a child process on
  * loopback ports, drives load workers (child processes, bench/worker.ts) through the scenarios,
@@ -20,17 +20,17 @@ import type { SaslMechanism, TlsInfo, TlsMode } from './load-client.js';
 import type { ChatResult, GroupState, LoginResult, OpenResult, RosterResult, Target } from './load-scenarios.js';
 import { PingProbe, type ProbeStats } from './probe.js';
 import { isAlive, openFds, rssBytes, waitMachineQuiet, waitQuiet } from './proc-stats.js';
-import { rows, table, type FigureValues, type Row } from './report.js';
+import { archiveTable, rows, table, type FigureValues, type Row } from './report.js';
 import { ServerSampler } from './sampler.js';
 import {
-  makePopulation, parleySetup, prosodySetup, prosodyVersion, writeCertificate,
-  type Population, type RunningServer, type ServerName, type ServerSetup,
+  makePopulation, parleyModules, parleySetup, prosodySetup, prosodyVersion, writeCertificate,
+  type ArchiveCount, type Population, type RunningServer, type ServerName, type ServerSetup,
 } from './servers.js';
 import type { WorkerOrder, WorkerReply } from './worker.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-type Scenario = 'login' | 'idle' | 'chat' | 'roster' | 'fdlimit';
-const ALL_SCENARIOS: Scenario[] = ['login', 'idle', 'chat', 'roster', 'fdlimit'];
+type Scenario = 'login' | 'idle' | 'chat' | 'roster' | 'archive' | 'fdlimit';
+const ALL_SCENARIOS: Scenario[] = ['login', 'idle', 'chat', 'roster', 'archive', 'fdlimit'];
 
 interface Settings {
   mode: 'quick' | 'full';
@@ -68,13 +68,16 @@ const USAGE = `Usage: bash bench/run.sh [options]   (or: node dist/bench/run.js 
   --login-users N --login-concurrency C
   --idle-connections K --idle-concurrency C
   --chat-pairs P --chat-window W --chat-seconds T --chat-warmup S
+                          (also for "archive": the chat scenario with Parley's archive and mam modules and
+                          Prosody's mod_mam loaded)
   --roster-users R --roster-contacts N
   --fd-limit L --fd-connections M
   --prosody-net K=V,...   Prosody network_settings (server_epoll); default nagle=false (TCP_NODELAY, as
                           Parley); "none" keeps Prosody's shipped settings
   --prosody-without LIST  leave these Prosody modules out (to see what one costs; not for quoting)
   --quiet-wait S          before each scenario, wait up to S seconds for the machine to be idle (quick 3, full 10)
-  --profile DIR           start Parley under node --cpu-prof, profiles written to DIR
+  --profile DIR           start Parley under node --cpu-prof; DIR/parley-<scenario>-<time>/ gets one profile
+                          per thread (the main thread, and the archive writer's in scenario archive)
   --out FILE              JSON results (default bench/results/latest.json; a .md beside it)
   --keep                  keep the servers' data folders (printed at the end)
 `;
@@ -264,10 +267,13 @@ async function runServer(setup: ServerSetup, pop: Population, s: Settings, worke
       continue;
     }
     const nodeArgs = setup.name === 'parley' && s.profileDir
-      ? ['--cpu-prof', '--cpu-prof-dir', s.profileDir, '--cpu-prof-name', `parley-${scenario}-${Date.now()}.cpuprofile`] : [];
+      // A folder per scenario and Node's own file names (CPU.<date>.<pid>.<thread>.<n>.cpuprofile):
+      // worker threads (the archive's writer) inherit --cpu-prof, and a fixed --cpu-prof-name
+      // would make them overwrite the main thread's profile.
+      ? ['--cpu-prof', '--cpu-prof-dir', path.join(s.profileDir, `parley-${scenario}-${Date.now()}`)] : [];
     const machineBusy = await waitMachineQuiet(s.quietWaitMs);
     if (machineBusy >= 0.15) log(`${setup.name}: ${scenario}: the machine is busy with other work (${machineBusy.toFixed(2)} cores); measuring anyway`);
-    const server = await setup.start({ nodeArgs });
+    const server = await setup.start({ nodeArgs, archive: scenario === 'archive' });
     log(`${setup.name}: ${scenario} (server pid ${server.pid})`);
     const sampler = new ServerSampler(server.pid, [process.pid, ...workers.pids]);
     sampler.start();
@@ -281,7 +287,7 @@ async function runServer(setup: ServerSetup, pop: Population, s: Settings, worke
       await waitQuiet(server.pid);
       if (scenario === 'login') await loginPhase(run, server, sampler, pop, s, workers);
       if (scenario === 'idle') await idlePhase(run, server, probe, pop, s, workers);
-      if (scenario === 'chat') await chatPhase(run, server, sampler, probe, pop, s, workers);
+      if (scenario === 'chat' || scenario === 'archive') await chatPhase(scenario, run, server, sampler, probe, pop, s, workers);
       if (scenario === 'roster') await rosterPhase(run, server, sampler, probe, pop, s, workers);
       if (server.exited() !== null) throw new Error(`${setup.name} exited during ${scenario} (${server.exited()})`);
     } catch (err) {
@@ -295,8 +301,38 @@ async function runServer(setup: ServerSetup, pop: Population, s: Settings, worke
       await server.stop();
       run.logWarnings.push(...logWarnings(server.warnLogFile, server.name).map((w) => `${scenario}: ${w}`));
     }
+    if (scenario === 'archive' && run.details.archive) checkArchive(run, setup);
   }
   return run;
+}
+
+/**
+ * After the archive-on chat (the server has stopped, its writer drained): every message the
+ * clients received must be in the archive once. Parley keeps one record per message (with a
+ * view for each local participant); Prosody's mod_mam one item in the sender's and one in the
+ * recipient's archive.
+ */
+function checkArchive(run: ServerRun, setup: ServerSetup): void {
+  const d = run.details.archive!;
+  const received = d.received as number;
+  let count: ArchiveCount;
+  try {
+    count = setup.archiveCount();
+  } catch (err) {
+    d.archiveCheck = { error: (err as Error).message, ok: false };
+    log(`${setup.name}: archive: could not count the archive: ${(err as Error).message}`);
+    return;
+  }
+  const perMessage = setup.name === 'parley' ? 1 : 2;
+  const ok = count.records === received * perMessage &&
+    (count.distinctMessages === undefined || count.distinctMessages === count.records) &&
+    (count.userViews === undefined || count.userViews === 2 * count.records);
+  d.archiveCheck = { ...count, delivered: received, expectedRecords: received * perMessage, ok };
+  log(`  ${setup.name} archive: ${count.records} message records for ${received} messages delivered` +
+    (count.distinctMessages !== undefined ? `, ${count.distinctMessages} distinct (sender, id)` : '') +
+    (count.userViews !== undefined ? `, ${count.userViews} user views` : '') +
+    (perMessage === 2 ? ' (one in the sender\'s and one in the recipient\'s archive)' : '') +
+    `: ${ok ? 'every delivered message archived exactly once' : 'MISMATCH'}`);
 }
 
 /** Warnings and errors the server logged (its log level is warn): counted by message. */
@@ -391,7 +427,8 @@ async function idlePhase(run: ServerRun, server: RunningServer, probe: PingProbe
   await workers.all(workers.split(users).map(() => ({ op: 'close', group: 'idle' })), 60_000);
 }
 
-async function chatPhase(run: ServerRun, server: RunningServer, sampler: ServerSampler, probe: PingProbe, pop: Population, s: Settings, workers: Workers): Promise<void> {
+/** Scenario 3 (`chat`), and scenario 5 (`archive`: the same on a server with archiving on). */
+async function chatPhase(key: 'chat' | 'archive', run: ServerRun, server: RunningServer, sampler: ServerSampler, probe: PingProbe, pop: Population, s: Settings, workers: Workers): Promise<void> {
   const users = pop.plainUsers.slice(0, s.chat.pairs * 2);
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < users.length; i += 2) pairs.push([users[i]!, users[i + 1]!]);
@@ -400,7 +437,8 @@ async function chatPhase(run: ServerRun, server: RunningServer, sampler: ServerS
     op: 'open', target: target(server, pop, s), group: 'chat', users: ps.flat(), concurrency: 50, resource: 'chat', roster: false, presence: true,
   })), 5 * 60_000);
   const failed = sum(opened.map((r) => r.failed));
-  if (failed > 0) throw new Error(`chat: ${failed} users could not log in: ${JSON.stringify(opened.map((r) => r.errors))}`);
+  if (failed > 0) throw new Error(`${key}: ${failed} users could not log in: ${JSON.stringify(opened.map((r) => r.errors))}`);
+  run.tls ??= opened.find((r) => r.tls)?.tls ?? null;
   await waitQuiet(server.pid, 10_000);
   const startAt = Date.now() + 500;
   const measureFrom = startAt + s.chat.warmupSeconds * 1000;
@@ -425,15 +463,15 @@ async function chatPhase(run: ServerRun, server: RunningServer, sampler: ServerS
     reordered: sum(results.map((r) => r.reordered)), unexpected: sum(results.map((r) => r.unexpected)),
   };
   const exactlyOnce = totals.duplicates === 0 && totals.missing === 0 && totals.unexpected === 0 && totals.sent === totals.received;
-  run.figures['chat.perSecond'] = delivered / s.chat.seconds;
-  run.figures['chat.latencyP50'] = hist.quantile(0.5);
-  run.figures['chat.latencyP99'] = hist.quantile(0.99);
-  run.figures['chat.cpuPer1000'] = (cpu / delivered) * 1000;
-  run.figures['chat.serverCpuShare'] = cpu / s.chat.seconds;
-  run.figures['chat.clientCpuShare'] = sum(results.map((r) => r.workerInWindow.cpuSeconds)) / s.chat.seconds;
-  run.figures['chat.rssDrift'] = rssTo / rssFrom;
-  run.figures['chat.pingMaxMs'] = ping.maxMs;
-  run.details.chat = {
+  run.figures[`${key}.perSecond`] = delivered / s.chat.seconds;
+  run.figures[`${key}.latencyP50`] = hist.quantile(0.5);
+  run.figures[`${key}.latencyP99`] = hist.quantile(0.99);
+  run.figures[`${key}.cpuPer1000`] = (cpu / delivered) * 1000;
+  run.figures[`${key}.serverCpuShare`] = cpu / s.chat.seconds;
+  run.figures[`${key}.clientCpuShare`] = sum(results.map((r) => r.workerInWindow.cpuSeconds)) / s.chat.seconds;
+  run.figures[`${key}.rssDrift`] = rssTo / rssFrom;
+  run.figures[`${key}.pingMaxMs`] = ping.maxMs;
+  run.details[key] = {
     pairs: pairs.length, window: s.chat.window, seconds: s.chat.seconds, warmupSeconds: s.chat.warmupSeconds, bodyBytes: s.chat.bodyBytes,
     deliveredInWindow: delivered, ...totals, exactlyOnce, serverCpuSeconds: cpu,
     latencyMaxMs: hist.max, rssAfterWarmupMiB: rssFrom / 2 ** 20, rssEndMiB: rssTo / 2 ** 20,
@@ -442,7 +480,7 @@ async function chatPhase(run: ServerRun, server: RunningServer, sampler: ServerS
     rssSeriesMiB: Array.from({ length: 11 }, (_, k) => Math.round(sampler.rssAt(measureFrom + (k * (measureTo - measureFrom)) / 10) / 2 ** 20 * 10) / 10),
     otherLoadCores: sampler.otherLoad(measureFrom, measureTo),
   };
-  log(`  ${(delivered / s.chat.seconds).toFixed(0)} msg/s, p50 ${hist.quantile(0.5).toFixed(2)} ms, p99 ${hist.quantile(0.99).toFixed(2)} ms, ` +
+  log(`  ${key}: ${(delivered / s.chat.seconds).toFixed(0)} msg/s, p50 ${hist.quantile(0.5).toFixed(2)} ms, p99 ${hist.quantile(0.99).toFixed(2)} ms, ` +
     `${((cpu / delivered) * 1000).toFixed(4)} CPU s/1000; exactly once: ${exactlyOnce ? 'yes' : `NO ${JSON.stringify(totals)}`}`);
   await workers.all(parts.map(() => ({ op: 'close', group: 'chat' })), 60_000);
 }
@@ -553,13 +591,23 @@ function machine(): Record<string, unknown> {
 function notes(results: ServerRun[], s: Settings, rs: Row[]): string[] {
   const out: string[] = [];
   for (const r of results) {
-    const client = r.figures['chat.clientCpuShare'];
-    if (client !== undefined && client >= 0.9) {
-      out.push(`${r.name}: the load generator used ${client.toFixed(2)} of a core in the chat scenario: it is near saturation, ` +
-        'so the server CPU seconds per 1,000 messages is the chat figure that counts.');
+    for (const key of ['chat', 'archive']) {
+      const client = r.figures[`${key}.clientCpuShare`];
+      if (client !== undefined && client >= 0.9) {
+        out.push(`${r.name}: the load generator used ${client.toFixed(2)} of a core in the ${key} scenario: it is near saturation, ` +
+          `so the server CPU seconds per 1,000 messages is the ${key} figure that counts.`);
+      }
+      const chat = r.details[key] as { exactlyOnce?: boolean } | undefined;
+      if (chat && chat.exactlyOnce === false) out.push(`${r.name}: ${key} messages were NOT delivered exactly once (see details.${key}).`);
     }
-    const chat = r.details.chat as { exactlyOnce?: boolean } | undefined;
-    if (chat && chat.exactlyOnce === false) out.push(`${r.name}: chat messages were NOT delivered exactly once (see details.chat).`);
+    const check = (r.details.archive as { archiveCheck?: { ok: boolean; records?: number; expectedRecords?: number; distinctMessages?: number; userViews?: number; error?: string } } | undefined)?.archiveCheck;
+    if (check) {
+      out.push(check.error !== undefined ? `${r.name}: the archive could not be counted: ${check.error}`
+        : `${r.name}: archive after the archive scenario: ${check.records} message records, ${check.expectedRecords} expected` +
+          (check.distinctMessages !== undefined ? `, ${check.distinctMessages} distinct (sender, id)` : '') +
+          (check.userViews !== undefined ? `, ${check.userViews} user views` : '') +
+          `: ${check.ok ? 'every delivered message archived exactly once' : 'MISMATCH'}.`);
+    }
     const roster = r.details.roster as { rosterItemsFetched?: number; users?: number; contacts?: number; complete?: number } | undefined;
     if (roster && roster.rosterItemsFetched !== (roster.users ?? 0) * (roster.contacts ?? 0)) {
       out.push(`${r.name}: the roster scenario fetched ${roster.rosterItemsFetched} roster items, not ${(roster.users ?? 0) * (roster.contacts ?? 0)}: check the prepared rosters.`);
@@ -574,7 +622,7 @@ function notes(results: ServerRun[], s: Settings, rs: Row[]): string[] {
         out.push(`${r.name}: other processes kept ${other.toFixed(2)} cores busy during ${scenario}: rates are lowered; CPU per operation is the figure to trust.`);
       }
     }
-    const ping = [r.figures['idle.pingMaxMs'], r.figures['chat.pingMaxMs'], r.figures['roster.pingMaxMs']].filter((x) => x !== undefined) as number[];
+    const ping = [r.figures['idle.pingMaxMs'], r.figures['chat.pingMaxMs'], r.figures['roster.pingMaxMs'], r.figures['archive.pingMaxMs']].filter((x) => x !== undefined) as number[];
     if (ping.length > 0) out.push(`${r.name}: probe ping under load, worst ${Math.max(...ping).toFixed(0)} ms (${Math.max(...ping) < 1000 ? 'within' : 'NOT within'} 1 s).`);
     const drift = r.figures['chat.rssDrift'];
     if (drift !== undefined) {
@@ -582,6 +630,13 @@ function notes(results: ServerRun[], s: Settings, rs: Row[]): string[] {
       out.push(`${r.name}: RSS at the end of chat is ${(drift * 100).toFixed(1)}% of RSS after warm-up (${Math.abs(drift - 1) <= 0.1 ? 'within' : 'NOT within'} 10%` +
         `${s.chat.seconds < 300 ? '; a leak check wants --chat-seconds 300' : ''}); MiB across the window: ${series.join(', ')}.`);
     }
+  }
+  const parley = results.find((r) => r.name === 'parley');
+  const on = parley?.figures['archive.perSecond'];
+  const off = parley?.figures['chat.perSecond'];
+  if (on !== undefined && off !== undefined) {
+    out.push(`parley: with the fail-closed archive on, ${(on / off).toFixed(2)}x the messages per second of archive-off ` +
+      `(budget >= 0.5x: ${on / off >= 0.5 ? 'met' : 'MISSED'}).`);
   }
   const missed = rs.filter((r) => r.met === false).map((r) => r.figure.label);
   if (missed.length > 0) out.push(`Budgets missed: ${missed.join('; ')}.`);
@@ -594,7 +649,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   // Every run stops by itself: a watchdog ends it whatever happens (servers are our children).
   const budgetMs = s.mode === 'quick' ? 5 * 60_000 : 20 * 60_000;
-  const extra = s.scenarios.includes('chat') ? s.chat.seconds * 1000 * s.servers.length : 0;
+  const chats = s.scenarios.filter((x) => x === 'chat' || x === 'archive').length;
+  const extra = chats * (s.chat.seconds + s.chat.warmupSeconds) * 1000 * s.servers.length;
   const watchdog = setTimeout(() => { log('watchdog: the run took too long; stopping'); process.exit(3); }, budgetMs + extra);
   watchdog.unref();
 
@@ -643,6 +699,7 @@ async function main(): Promise<number> {
   const prosody = results.find((r) => r.name === 'prosody');
   const rs = rows(parley?.figures, prosody?.figures);
   const text = table(rs);
+  const archiveText = archiveTable(results.map((r) => ({ name: r.name, figures: r.figures })));
   const noteLines = notes(results, s, rs);
   const date = new Date().toISOString();
   const mach = machine();
@@ -651,12 +708,16 @@ async function main(): Promise<number> {
     `machine: ${String(mach.cpu)}, ${String(mach.cores)} cores, ${String(mach.memoryGiB)} GiB, ${String(mach.kernel)}, Node ${process.version}`,
     ...results.map((r) => `${r.name}: ${r.version}; TLS ${r.tls ? `${r.tls.protocol} ${r.tls.cipher} ${r.tls.group}` : '?'}` +
       (r.name === 'prosody' ? `; network_settings ${JSON.stringify(s.prosodyNet)}; mod_limits off` +
-        (s.prosodyWithout.length > 0 ? `; WITHOUT ${s.prosodyWithout.join(', ')}` : '') : '')),
+        (s.prosodyWithout.length > 0 ? `; WITHOUT ${s.prosodyWithout.join(', ')}` : '') +
+        (s.scenarios.includes('archive') ? '; archive scenario: + mod_mam, storage internal' : '')
+        : `; ${parleyModules(false).length} modules (the defaults without archive, mam)` +
+          (s.scenarios.includes('archive') ? '; archive scenario: + archive (defaults: fail_closed, synchronous=FULL, writer-thread group commit), mam' : ''))),
     `settings: ${s.tls.toUpperCase()} + ${s.mechanism} (${s.iterations} iterations); login ${s.login.users} users, concurrency ${s.login.concurrency}; ` +
       `idle ${s.idle.connections}; chat ${s.chat.pairs} pairs, window ${s.chat.window}, ${s.chat.seconds} s (+${s.chat.warmupSeconds} s warm-up), ${s.chat.bodyBytes}-byte bodies; ` +
       `roster ${s.roster.users} users x ${s.roster.contacts} contacts; ${s.workers} load worker(s)`,
     '',
     text,
+    ...(archiveText ? ['', 'Archive on / off (scenario 5 against scenario 3, each server against itself):', '', archiveText] : []),
     '',
     ...noteLines.map((n) => `- ${n}`),
     ...results.filter((r) => r.details.fdlimit).map((r) => `- ${r.name} at the open-file limit: ${describeFdLimit(r.details.fdlimit!)}`),
