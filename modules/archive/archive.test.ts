@@ -327,3 +327,21 @@ test('checkpoints also go to a syslog collector when one is configured', async (
   // RFC 5424: <PRI>1 TIMESTAMP HOST APP PROCID MSGID - MSG, facility 13 (log audit), severity notice.
   assert.match(received[0]!, /^<109>1 \S+ \S+ parley \d+ archive - archive checkpoint \{"v":1,"seq":1,/);
 });
+
+test('a burst from one client is recorded and delivered in the order sent', async (t) => {
+  const s = await archiveServer(t);
+  const [alice, bob] = await users(s, 'alice', 'bob');
+  const bodies = Array.from({ length: 300 }, (_, i) => `burst ${i}`);
+  // Sent without waiting: the server takes the next message while earlier ones are being recorded.
+  await Promise.all(bodies.map((b, i) => alice!.send(i % 50 === 49
+    ? xml('message', { to: 'bob@localhost', type: 'chat' }, xml('body', {}, b))
+    : chat('bob@localhost', b))));
+  // An IQ behind the burst waits for it and is still answered.
+  const pong = await alice!.iq(xml('iq', { type: 'get', to: 'localhost', id: 'after-burst' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
+  assert.equal(pong.attrs.type, 'result');
+  const got: string[] = [];
+  for (let i = 0; i < bodies.length; i++) got.push((await bob!.next((el) => el.name === 'message' && el.getChildText('body')?.startsWith('burst ') === true)).getChildText('body')!);
+  assert.deepEqual(got, bodies);
+  await s.stop();
+  assert.deepEqual(readRecords(archiveDbFile(s)).map((r) => r.body), bodies);
+});

@@ -26,6 +26,14 @@ export interface RouterDeps {
   accountExists(bare: Jid): Promise<boolean>;
 }
 
+/** How a client's stanza is ordered after the one before it (see Router.fromClient). */
+export interface Ordering {
+  /** Resolves when the sender's previous stanza has been routed; never rejects. */
+  after?: Promise<void>;
+  /** Set by the router: policy and audit ran in the call, only routing waits. */
+  accepted: boolean;
+}
+
 interface PendingIq { resolve(el: Element): void; reject(err: Error): void; timer: NodeJS.Timeout }
 
 type Addressee = 'server' | 'bare' | 'full' | 'remote';
@@ -41,8 +49,13 @@ export class Router implements RouterApi {
 
   // ---- entry points -------------------------------------------------------------------------
 
-  /** A stanza from a bound client. Throws StreamError when the stream must end (spoofed from). */
-  fromClient(session: Session, stanza: Element): void | Promise<void> {
+  /**
+   * A stanza from a bound client. Throws StreamError when the stream must end (spoofed from).
+   * With `order`, the stanza is routed only after `order.after` (the sender's previous stanza)
+   * has been; `order.accepted` is set when policy and the audit have already run in this call, so
+   * the caller may hand over the sender's next stanza while this one waits for its record.
+   */
+  fromClient(session: Session, stanza: Element, order?: Ordering): void | Promise<void> {
     let event: StanzaEvent;
     try {
       event = inboundFromClient(session, stanza);
@@ -53,7 +66,7 @@ export class Router implements RouterApi {
       }
       throw err;
     }
-    return this.pipeline(event);
+    return this.pipeline(event, order);
   }
 
   /** A stanza made by a module: the whole pipeline, policy and audit included. */
@@ -132,14 +145,16 @@ export class Router implements RouterApi {
 
   // ---- pipeline -----------------------------------------------------------------------------
 
-  private pipeline(event: StanzaEvent): void | Promise<void> {
+  private pipeline(event: StanzaEvent, order?: Ordering): void | Promise<void> {
     const verdict = this.d.hooks.run('stanza/in', event, { stanzaId: event.id, session: event.origin?.id });
-    if (verdict instanceof Promise) return verdict.then((v) => this.afterPolicy(event, v));
-    return this.afterPolicy(event, verdict);
+    // Asynchronous policy: not accepted in this call, so the caller waits for the whole of it.
+    if (verdict instanceof Promise) return verdict.then((v) => this.afterPolicy(event, v, order && { after: order.after, accepted: false }));
+    return this.afterPolicy(event, verdict, order);
   }
 
-  private afterPolicy(event: StanzaEvent, verdict: Verdict | undefined): void | Promise<void> {
-    if (!this.d.events.has('stanza/audit')) return this.decide(event, verdict);
+  private afterPolicy(event: StanzaEvent, verdict: Verdict | undefined, order?: Ordering): void | Promise<void> {
+    const after = order?.after;
+    if (!this.d.events.has('stanza/audit')) return after ? after.then(() => this.decide(event, verdict)) : this.decide(event, verdict);
     const outcome = verdict === undefined ? 'allowed' : verdict;
     const refuse = (err: unknown) => {
       // Fail closed: what could not be recorded is not delivered (DESIGN.md step 6).
@@ -153,8 +168,14 @@ export class Router implements RouterApi {
     } catch (err) {
       return refuse(err);
     }
-    if (audited instanceof Promise) return audited.then(() => this.decide(event, verdict), refuse);
-    return this.decide(event, verdict);
+    if (audited instanceof Promise) {
+      if (order) order.accepted = true;
+      if (!after) return audited.then(() => this.decide(event, verdict), refuse);
+      // Routed, or refused, only after the previous stanza: the sender's stanzas finish in order.
+      const settled = audited.then(() => null, (err: unknown) => ({ err }));
+      return Promise.all([settled, after]).then(([failure]) => (failure ? refuse(failure.err) : this.decide(event, verdict)));
+    }
+    return after ? after.then(() => this.decide(event, verdict)) : this.decide(event, verdict);
   }
 
   private decide(event: StanzaEvent, verdict: Verdict | undefined): void | Promise<void> {

@@ -7,7 +7,7 @@ import type { SessionKind, TransportKind } from '../api/session.js';
 import type { EventBus } from '../host/events.js';
 import type { HookRegistry } from '../host/hooks.js';
 import type { Transport } from '../net/transport.js';
-import type { Router } from '../router/router.js';
+import type { Ordering, Router } from '../router/router.js';
 import { bounceReply } from '../router/errors.js';
 import { SaslFailure, type Mechanism, type SaslBackend, type SaslExchange } from '../sasl/mechanism.js';
 import type { AuthThrottle } from '../sasl/throttle.js';
@@ -55,6 +55,8 @@ type State = 'header' | 'tls' | 'auth' | 'bind' | 'bound' | 'closed';
 
 /** RFC 6120 6.4.5: a few retries, then the stream is closed. */
 const MAX_AUTH_ATTEMPTS = 5;
+/** Messages of one session that may wait for their audit at once before reading pauses. */
+const MAX_IN_FLIGHT = 64;
 
 /**
  * One client connection from the first byte to the last: stream header, STARTTLS, SASL, resource
@@ -74,6 +76,9 @@ export class C2SStream implements SessionStream {
   private kind: SessionKind = 'employee';
   private readonly inbox: Element[] = [];
   private busy = false;
+  /** Messages accepted but not yet routed (waiting for their audit), oldest first, and the newest. */
+  private readonly inFlight: Promise<void>[] = [];
+  private inFlightTail: Promise<void> | null = null;
   private authTimer: NodeJS.Timeout | null;
   private cleanClose = false;
   /** The server ended the stream on purpose (error, shutdown): no resumption. */
@@ -163,6 +168,14 @@ export class C2SStream implements SessionStream {
       while (this.inbox.length > 0 && !this.isClosed()) {
         const el = this.inbox.shift()!;
         try {
+          // A message may start while earlier ones wait for their audit (see handleBound); anything
+          // else, and a message when too many are waiting, first lets them finish.
+          if (this.inFlight.length > 0 && (el.name !== 'message' || this.inFlight.length >= MAX_IN_FLIGHT)) {
+            this.transport.pause();
+            await (el.name !== 'message' ? this.inFlight.at(-1) : this.inFlight[0]);
+            if (this.isClosed()) break;
+            this.transport.resume();
+          }
           const r = this.handle(el);
           if (r instanceof Promise) {
             this.transport.pause();
@@ -464,6 +477,27 @@ export class C2SStream implements SessionStream {
         if (el.getChild('bind', NS.BIND)) { this.replyError(el, new StanzaError('not-allowed', 'a resource is already bound')); return; }
       }
       const sm = session.sm;
+      if (el.name === 'message') {
+        // Pipelining: a message whose policy and audit ran at once (its record is being written)
+        // lets the next one start; each is routed, and counted as handled (XEP-0198), only after
+        // the one before it, so order holds and nothing unrecorded is acknowledged.
+        const order: Ordering = { after: this.inFlightTail ?? undefined, accepted: false };
+        const done = this.env.router.fromClient(session, el, order);
+        if (done instanceof Promise && order.accepted) {
+          const tracked: Promise<void> = done.then(() => { sm?.recordHandled(); }, (err: unknown) => { this.log.error({ err }, 'failed to route a message'); })
+            .finally(() => {
+              this.inFlight.splice(this.inFlight.indexOf(tracked), 1);
+              if (this.inFlightTail === tracked) this.inFlightTail = null;
+            });
+          this.inFlight.push(tracked);
+          this.inFlightTail = tracked;
+          return;
+        }
+        if (!sm) return done;
+        if (done instanceof Promise) return done.then(() => sm.recordHandled());
+        sm.recordHandled();
+        return;
+      }
       const done = el.name === 'presence' && !el.attrs.to && (el.attrs.type === undefined || el.attrs.type === 'unavailable')
         ? this.broadcastPresence(session, el)
         : this.env.router.fromClient(session, el);
