@@ -17,6 +17,16 @@ const CONTENT_CHILDREN: readonly [string, string][] = [
   ['reactions', 'urn:xmpp:reactions:0'],               // 0444
 ];
 
+/**
+ * A UUID version 7 (RFC 9562): the time in ms, then random bits. Ids that grow with time land at
+ * the end of the archive's id index instead of on a random page, which keeps each write small.
+ */
+export function timeOrderedId(now: number): string {
+  const t = now.toString(16).padStart(12, '0');
+  const r = randomUUID();
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(15, 18)}-${r.slice(19)}`;
+}
+
 /** Whether a message carries content that must be archived (not chat states, receipts or markers alone). */
 export function carriesContent(stanza: Element): boolean {
   if (stanza.getChild('body') || stanza.getChild('subject')) return true;
@@ -85,7 +95,7 @@ export function buildRecord(audit: AuditEvent, facts: CaptureFacts, p: Participa
 
   return {
     record: {
-      id: randomUUID(),
+      id: timeOrderedId(now),
       ts: now,
       kind: 'message',
       type,

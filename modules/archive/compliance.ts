@@ -59,6 +59,7 @@ export class ArchiveCompliance implements ComplianceService {
   search(actor: Actor, q: SearchQuery): { records: ArchiveRecord[]; truncated: boolean } {
     this.authorize(actor, 'search', q);
     const limit = q.limit ?? DEFAULT_SEARCH_LIMIT;
+    this.d.store.indexPending();
     const found = this.logged(actor, 'search', q, () => searchRecords(this.d.store.db, { ...q, limit: Math.min(limit + 1, MAX_SEARCH_LIMIT) }));
     const truncated = found.length > limit;
     const records = truncated ? found.slice(0, limit) : found;
@@ -72,6 +73,7 @@ export class ArchiveCompliance implements ComplianceService {
     const limit = Math.min(q.limit ?? MAX_SEARCH_LIMIT, MAX_SEARCH_LIMIT);
     let result: ExportResult;
     try {
+      this.d.store.indexPending();
       const records = searchRecords(this.d.store.db, { ...q, limit: Math.min(limit + 1, MAX_SEARCH_LIMIT) });
       if (records.length > limit || records.length === MAX_SEARCH_LIMIT) {
         throw new ExportError(`more than ${limit} records match: narrow the query (time range, participants) or export it in parts`);

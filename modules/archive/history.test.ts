@@ -35,6 +35,7 @@ function archive() {
     const views = opts.views ?? (fromBare === toBare ? [{ owner: fromBare, with_jid: fromBare }]
       : [{ owner: fromBare, with_jid: toBare }, { owner: toBare, with_jid: fromBare }]);
     store.append([{ record, views }]);
+    store.indexPending();
     return { id: record.id, ts, body };
   };
   return { db, store, send };

@@ -143,9 +143,10 @@ export default defineModule({
         viewFilters.push(fn);
         return () => { const i = viewFilters.indexOf(fn); if (i >= 0) viewFilters.splice(i, 1); };
       },
-      history: (q) => queryHistory(db, q),
-      historyBounds: (owner) => historyBounds(db, owner),
-      hideFromHistory: (owner, filter) => hideFromHistory(db, owner, filter),
+      // Views are indexed shortly after each write; a reader brings them up to date first.
+      history: (q) => { store.indexPending(); return queryHistory(db, q); },
+      historyBounds: (owner) => { store.indexPending(); return historyBounds(db, owner); },
+      hideFromHistory: (owner, filter) => { store.indexPending(); return hideFromHistory(db, owner, filter); },
       record: (id) => store.byId(id),
     };
     ctx.services.provide('archive', service);

@@ -37,6 +37,8 @@ export interface ArchiveRecord extends RecordInput {
   day: string;
   prev_hash: string;
   hash: string;
+  /** Who sees it through MAM, as JSON [[owner, with], ...] (not hashed: the users' view, not the record). */
+  views?: string;
 }
 
 /** For MAM: which local accounts see the message, and with whom. */

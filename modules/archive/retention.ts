@@ -104,6 +104,8 @@ const PURGE_SET = 'temp.archive_purge_set';
  */
 export function purgeExpired(store: ArchiveStore, signer: ArchiveSigner, opts: PurgeOptions): PurgeResult {
   if (!DAY_PATTERN.test(opts.today)) throw new RangeError(`not a day (YYYY-MM-DD): ${opts.today}`);
+  // Purging removes full-text and view rows, which must exist first (they trail the writes a little).
+  store.indexPending();
   store.db.exec(`CREATE TABLE IF NOT EXISTS ${PURGE_SET} (seq INTEGER PRIMARY KEY)`);
   return store.db.transaction((): PurgeResult => {
     const held = choosePurgeSet(store, opts);

@@ -44,6 +44,7 @@ function corpus(t: TestContext) {
   const records = store.append(inputs.map((record) => ({ record, views: [] })));
   const seal: RecordInput = { ...message({ from: '', to: '', body: '', ts: at(DAY2, 0, 5) }), kind: 'seal', meta: '{"day":"2026-03-01"}' };
   store.append([{ record: seal, views: [] }]);
+  store.indexPending();
   const byBody = (prefix: string) => records.find((r) => r.body.startsWith(prefix))!.seq;
   const search = (q: SearchQuery) => searchRecords(db, q).map((r) => r.seq);
   return { db, records, byBody, search };

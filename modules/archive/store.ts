@@ -23,10 +23,14 @@ export class ArchiveStore {
   private readonly accessHead: Database.Statement<[], { seq: number; hash: string }>;
   private readonly insertAccess: Database.Statement;
   private readonly appendTx: Database.Transaction<(entries: PendingEntry[]) => ArchiveRecord[]>;
+  private readonly indexedUpto: Database.Statement;
+  private readonly setIndexedUpto: Database.Statement;
+  private readonly unindexed: Database.Statement;
+  private readonly indexTx: Database.Transaction<(limit: number) => number>;
 
   constructor(readonly db: Database.Database) {
     this.headStmt = db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1');
-    this.insertRecord = db.prepare(`INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_COLUMNS.map((c) => `@${c}`).join(', ')})`);
+    this.insertRecord = db.prepare(`INSERT INTO records (${RECORD_COLUMNS.join(', ')}, views) VALUES (${RECORD_COLUMNS.map((c) => `@${c}`).join(', ')}, @views)`);
     this.insertFts = db.prepare('INSERT INTO records_fts (rowid, body, subject) VALUES (?, ?, ?)');
     this.insertView = db.prepare('INSERT OR IGNORE INTO user_view (owner, seq, with_jid) VALUES (?, ?, ?)');
     this.accessHead = db.prepare('SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1');
@@ -37,13 +41,27 @@ export class ArchiveStore {
       for (const { record, views } of entries) {
         const r = { ...record, seq: head.seq + 1, day: dayOf(record.ts), prev_hash: head.hash, hash: '' };
         r.hash = recordHash(r);
-        this.insertRecord.run(r);
-        if (r.body || r.subject) this.insertFts.run(r.seq, r.body, r.subject);
-        for (const v of views) this.insertView.run(v.owner, r.seq, v.with_jid);
-        out.push(r);
+        // The MAM views ride along (not hashed: they are the users' view, not the record) and
+        // are indexed later with the full text, in bigger batches: see indexPending.
+        const stored: ArchiveRecord = { ...r, views: views.length ? JSON.stringify(views.map((v) => [v.owner, v.with_jid])) : '' };
+        this.insertRecord.run(stored);
+        out.push(stored);
         head = r;
       }
       return out;
+    });
+    this.indexedUpto = db.prepare("SELECT value FROM archive_state WHERE key = 'indexed_upto'").pluck();
+    this.setIndexedUpto = db.prepare("UPDATE archive_state SET value = ? WHERE key = 'indexed_upto'");
+    this.unindexed = db.prepare('SELECT seq, body, subject, views FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.indexTx = db.transaction((limit: number) => {
+      const upto = this.indexedUpto.get() as number;
+      const rows = this.unindexed.all(upto, limit) as { seq: number; body: string; subject: string; views: string }[];
+      for (const r of rows) {
+        if (r.body || r.subject) this.insertFts.run(r.seq, r.body, r.subject);
+        if (r.views) for (const [owner, withJid] of JSON.parse(r.views) as [string, string][]) this.insertView.run(owner, r.seq, withJid);
+      }
+      if (rows.length > 0) this.setIndexedUpto.run(rows.at(-1)!.seq);
+      return rows.length;
     });
   }
 
@@ -54,6 +72,21 @@ export class ArchiveStore {
   /** Append entries to the chain in one durable transaction (all or none). */
   append(entries: PendingEntry[]): ArchiveRecord[] {
     return this.appendTx.immediate(entries);
+  }
+
+  /**
+   * Bring the derived tables (MAM views, full-text index) up to the head of the chain, at most
+   * `limit` records per transaction. The writer runs it shortly after its commits, many records at
+   * a time, so each index page is written once for many records; readers run it before they read,
+   * so a query never misses a record that was written. Returns how many records it indexed.
+   */
+  indexPending(limit = 20_000): number {
+    let total = 0;
+    for (;;) {
+      const n = this.indexTx.immediate(limit);
+      total += n;
+      if (n < limit) return total;
+    }
   }
 
   /** Records in chain order, from a position on (for verify, seal and export). */

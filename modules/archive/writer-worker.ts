@@ -20,8 +20,25 @@ db.pragma(`busy_timeout = ${Math.max(0, Math.floor(init.busyTimeoutMs))}`);
 if (init.maxPageCount !== null) db.pragma(`max_page_count = ${init.maxPageCount}`);
 const store = new ArchiveStore(db);
 
+/** How long after a commit the derived tables are brought up to date (many commits in one go). */
+const INDEX_DELAY_MS = 250;
+let indexTimer: NodeJS.Timeout | null = null;
+function indexSoon(): void {
+  if (indexTimer) return;
+  indexTimer = setTimeout(() => {
+    indexTimer = null;
+    try {
+      store.indexPending();
+    } catch {
+      // Locked or full: the records are safe; the next commit (or a reader) tries again.
+    }
+  }, INDEX_DELAY_MS);
+}
+
 parentPort!.on('message', (req: WriterRequest) => {
   if ('close' in req) {
+    if (indexTimer) clearTimeout(indexTimer);
+    try { store.indexPending(); } catch { /* readers index what is left */ }
     // A clean close checkpoints the WAL into the database file, so the file alone is complete.
     db.close();
     parentPort!.close();
@@ -31,6 +48,7 @@ parentPort!.on('message', (req: WriterRequest) => {
   try {
     const written = store.append(req.entries).map((r) => ({ seq: r.seq, hash: r.hash }));
     reply = { batch: req.batch, ok: true, written };
+    indexSoon();
   } catch (err) {
     const e = err as Error & { code?: string };
     reply = { batch: req.batch, ok: false, error: e.message, code: e.code ?? 'ERROR' };
