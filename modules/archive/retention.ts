@@ -166,6 +166,7 @@ function deletePurgeSet(store: ArchiveStore): void {
     SELECT 'delete', r.seq, r.body, r.subject FROM records r JOIN ${PURGE_SET} p ON p.seq = r.seq
     WHERE r.body <> '' OR r.subject <> ''`).run();
   db.prepare(`DELETE FROM user_view WHERE seq IN (SELECT seq FROM ${PURGE_SET})`).run();
+  db.prepare(`DELETE FROM record_parties WHERE seq IN (SELECT seq FROM ${PURGE_SET})`).run();
   db.prepare(`DELETE FROM records WHERE seq IN (SELECT seq FROM ${PURGE_SET})`).run();
 }
 

@@ -46,10 +46,10 @@ export function compileSearch(q: SearchQuery): CompiledSearch | null {
     const jids = [...new Set(q.participants.map((p) => bareJid(p, 'participants')))];
     if (jids.length === 0) return null;
     const list = jids.map(() => '?').join(', ');
-    // Three index lookups joined by SQLite's multi-index OR; `room <> ''` lets it use the partial
-    // room index. A room's JID is a participant of every message in it (holds name rooms too).
-    where.push(`(sender_bare IN (${list}) OR recipient_bare IN (${list}) OR (room IN (${list}) AND room <> ''))`);
-    params.push(...jids, ...jids, ...jids);
+    // Senders and recipients from the participants table, rooms from the partial room index,
+    // joined by SQLite's multi-index OR. A room's JID is a participant of every message in it.
+    where.push(`(seq IN (SELECT seq FROM record_parties WHERE jid IN (${list})) OR (room IN (${list}) AND room <> ''))`);
+    params.push(...jids, ...jids);
   }
   if (q.room !== undefined) {
     where.push("room = ? AND room <> ''");

@@ -26,6 +26,7 @@ export class ArchiveStore {
   private readonly indexedUpto: Database.Statement;
   private readonly setIndexedUpto: Database.Statement;
   private readonly unindexed: Database.Statement;
+  private readonly insertParty: Database.Statement;
   private readonly indexTx: Database.Transaction<(limit: number) => number>;
 
   constructor(readonly db: Database.Database) {
@@ -52,11 +53,16 @@ export class ArchiveStore {
     });
     this.indexedUpto = db.prepare("SELECT value FROM archive_state WHERE key = 'indexed_upto'").pluck();
     this.setIndexedUpto = db.prepare("UPDATE archive_state SET value = ? WHERE key = 'indexed_upto'");
-    this.unindexed = db.prepare('SELECT seq, body, subject, views FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.unindexed = db.prepare('SELECT seq, kind, sender_bare, recipient_bare, body, subject, views FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.insertParty = db.prepare('INSERT OR IGNORE INTO record_parties (jid, seq) VALUES (?, ?)');
     this.indexTx = db.transaction((limit: number) => {
       const upto = this.indexedUpto.get() as number;
-      const rows = this.unindexed.all(upto, limit) as { seq: number; body: string; subject: string; views: string }[];
+      const rows = this.unindexed.all(upto, limit) as { seq: number; kind: string; sender_bare: string; recipient_bare: string; body: string; subject: string; views: string }[];
       for (const r of rows) {
+        if (r.kind === 'message') {
+          if (r.sender_bare) this.insertParty.run(r.sender_bare, r.seq);
+          if (r.recipient_bare) this.insertParty.run(r.recipient_bare, r.seq);
+        }
         if (r.body || r.subject) this.insertFts.run(r.seq, r.body, r.subject);
         if (r.views) for (const [owner, withJid] of JSON.parse(r.views) as [string, string][]) this.insertView.run(owner, r.seq, withJid);
       }
@@ -75,7 +81,7 @@ export class ArchiveStore {
   }
 
   /**
-   * Bring the derived tables (MAM views, full-text index) up to the head of the chain, at most
+   * Bring the derived tables (MAM views, participants, full-text index) up to the head of the chain, at most
    * `limit` records per transaction. The writer runs it shortly after its commits, many records at
    * a time, so each index page is written once for many records; readers run it before they read,
    * so a query never misses a record that was written. Returns how many records it indexed.
