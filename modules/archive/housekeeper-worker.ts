@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { dueDays, purgeExpired } from './retention.js';
 import { sealDays } from './seal.js';
 import { loadOrCreateSigner } from './signing.js';
 import { ArchiveStore } from './store.js';
+import { openArchiveConnection } from './threads.js';
 
 /**
  * Sealing and purging in a thread of their own, on a connection of their own: compressing a day
@@ -22,10 +22,7 @@ export type HousekeeperReply =
   | { task: number; ok: false; error: string; name: string };
 
 const init = workerData as HousekeeperInit;
-const db = new Database(init.file);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.pragma(`busy_timeout = ${Math.max(0, Math.floor(init.busyTimeoutMs))}`);
+const db = openArchiveConnection(init.file, init.busyTimeoutMs);
 const store = new ArchiveStore(db);
 const signer = loadOrCreateSigner(init.signingKey);
 

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { closeWorker } from './threads.js';
 import type { HousekeeperInit, HousekeeperReply, HousekeeperRequest, PurgeSummary } from './housekeeper-worker.js';
 
 /** An error from the housekeeping thread, with the name it had there (HoldError, RangeError …). */
@@ -30,10 +31,7 @@ export class Housekeeper {
   async stop(): Promise<void> {
     const w = this.worker;
     this.worker = null;
-    if (!w) return;
-    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-    w.postMessage({ close: true } satisfies HousekeeperRequest);
-    await exited;
+    if (w) await closeWorker(w);
   }
 
   private run(op: Op): Promise<HousekeeperReply & { ok: true }> {

@@ -9,14 +9,13 @@ import { historyBounds, hideFromHistory, queryHistory } from './history.js';
 import { retentionRule } from './retention.js';
 import { ArchiveCompliance } from './compliance.js';
 import { Housekeeper } from './housekeeper.js';
-import { dayOf } from './record.js';
+import { DAY_MS, dayOf } from './record.js';
 import { CheckpointWriter, loadOrCreateSigner } from './signing.js';
 import { ArchiveStore } from './store.js';
 import { ArchiveWriter, ArchiveWriteError } from './writer.js';
 import type { ArchiveService, ViewFilter } from './service.js';
 
 const NS_SID = 'urn:xmpp:sid:0';
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Retention and sealing run this long after start (not in a CLI run), then daily. */
 const HOUSEKEEPING_DELAY_MS = 60 * 1000;
 /** At most one error line per this interval while the archive cannot write. */

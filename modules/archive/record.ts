@@ -50,9 +50,22 @@ export const HASHED_FIELDS = [
   'direction', 'outcome', 'decision', 'body', 'subject', 'thread', 'stanza', 'delivered', 'retain_until', 'meta', 'signature',
 ] as const satisfies readonly (keyof ArchiveRecord)[];
 
-/** The UTC day (YYYY-MM-DD) of a time in ms. */
+/** One UTC day in ms. */
+export const DAY_MS = 24 * 60 * 60 * 1000;
+let lastDayNumber = Number.NaN;
+let lastDay = '';
+
+/**
+ * The UTC day (YYYY-MM-DD) of a time in ms. Called for every record, nearly always for the same
+ * day as the call before, so the last answer is kept instead of formatting a date each time.
+ */
 export function dayOf(ts: number): string {
-  return new Date(ts).toISOString().slice(0, 10);
+  const n = Math.floor(ts / DAY_MS);
+  if (n !== lastDayNumber) {
+    lastDay = new Date(n * DAY_MS).toISOString().slice(0, 10);
+    lastDayNumber = n;
+  }
+  return lastDay;
 }
 
 /** The canonical form of a record: a JSON array of the hashed fields in fixed order. */

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ArchiveConfig } from './config.js';
 import { activeHoldCoversSql, holdCoversSql } from './holds.js';
-import { dayOf, type ArchiveRecord, type PurgeMeta, type RecordInput } from './record.js';
+import { DAY_MS, dayOf, type ArchiveRecord, type PurgeMeta, type RecordInput } from './record.js';
 import type { ArchiveSigner } from './signing.js';
 import type { ArchiveStore } from './store.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
 export type RetentionConfig = ArchiveConfig['retention'];

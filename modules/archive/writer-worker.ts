@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { ArchiveStore, type PendingEntry } from './store.js';
+import { openArchiveConnection } from './threads.js';
 
 /**
  * The archive's writer thread: it owns the write connection, so the fsync of each batch and any
@@ -13,10 +13,7 @@ export type WriterReply =
   | { batch: number; ok: false; error: string; code: string };
 
 const init = workerData as WriterInit;
-const db = new Database(init.file);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.pragma(`busy_timeout = ${Math.max(0, Math.floor(init.busyTimeoutMs))}`);
+const db = openArchiveConnection(init.file, init.busyTimeoutMs);
 // Index pages are rewritten by nearly every batch: a bigger cache and rarer WAL checkpoints let
 // one checkpoint carry many versions of a page to the database file once.
 db.pragma('cache_size = -65536');

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { PendingEntry, ChainHead } from './store.js';
+import { closeWorker } from './threads.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-worker.js';
 
 /** Most entries written in one transaction. */
@@ -82,10 +83,7 @@ export class ArchiveWriter {
     this.stopped = true;
     const w = this.worker;
     this.worker = null;
-    if (!w) return;
-    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-    w.postMessage({ close: true } satisfies WriterRequest);
-    await exited;
+    if (w) await closeWorker(w);
   }
 
   private flush(): void {
