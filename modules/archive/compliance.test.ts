@@ -2,55 +2,30 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { xml, type Element } from '@xmpp/xml';
-import { runCli } from '../../server/cli/main.js';
+import { runCliCaptured as cli, writeCliConfig } from '../../test/kit/cli.js';
 import { startServer } from '../../test/kit/server.js';
 import type { AccessEntry, ArchiveRecord } from './record.js';
 import type { ComplianceService } from './service.js';
 
 /** A configuration file for the CLI and the server alike: the same data folder, the archive on. */
 function setup(): { dir: string; file: string; dataDir: string; pw: (user: string) => string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-compliance-'));
-  const file = path.join(dir, 'parley.yml');
-  fs.writeFileSync(file, `domains: [localhost]
-data_dir: ./data
-tls:
-  certs_dir: ./certs
-listeners:
-  c2s: { host: 127.0.0.1, port: 0 }
-  c2s_direct_tls: { host: 127.0.0.1, port: 0 }
-  http: { host: 127.0.0.1, port: 0 }
-modules:
+  const { dir, file } = writeCliConfig(`modules:
   disco: {}
   message: {}
   offline: {}
   archive:
     compliance:
       readers: [officer@localhost]
-`);
+`, 'parley-compliance-');
   const pw = (user: string) => {
     const f = path.join(dir, `${user}.pw`);
     fs.writeFileSync(f, `${user}-secret\n`);
     return f;
   };
   return { dir, file, dataDir: path.join(dir, 'data'), pw };
-}
-
-async function cli(t: { mock: { method: (o: object, m: string, impl: (...a: unknown[]) => void) => unknown } }, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = t.mock.method(console, 'log', (...a: unknown[]) => { out.push(a.join(' ')); }) as { mock: { restore(): void } };
-  const error = t.mock.method(console, 'error', (...a: unknown[]) => { err.push(a.join(' ')); }) as { mock: { restore(): void } };
-  try {
-    const code = await runCli(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mock.restore();
-    error.mock.restore();
-  }
 }
 
 const isBody = (text: string) => (el: Element) => el.name === 'message' && el.getChildText('body') === text;

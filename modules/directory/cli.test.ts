@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../../server/cli/main.js';
+import { runCliCaptured as cli } from '../../test/kit/cli.js';
 import { openldapDirectoryConfig, slapdSkip, startSlapd, type Slapd } from '../../test/kit/slapd.js';
 
 // `parley directory sync | retired | release` run in their own process on the server's config and
@@ -13,16 +13,6 @@ const skip = slapdSkip;
 let slapd: Slapd;
 before(async () => { if (!skip) slapd = await startSlapd(); });
 after(async () => { await slapd?.destroy(); });
-
-async function cli(t: { mock: { method: (o: object, m: string, impl: (...a: unknown[]) => void) => unknown } }, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  t.mock.method(console, 'log', (...a: unknown[]) => { out.push(a.join(' ')); });
-  t.mock.method(console, 'error', (...a: unknown[]) => { err.push(a.join(' ')); });
-  const code = await runCli(args);
-  t.mock.method(console, 'log', console.log);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 test('parley directory sync retires a disabled person, lists them, and release frees the address', { skip }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-dircli-'));

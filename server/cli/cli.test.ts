@@ -2,39 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { runCli } from './main.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { RawClient } from '../../test/kit/raw.js';
 import { startServer } from '../../test/kit/server.js';
-
-function tempConfig(extra = ''): { dir: string; file: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-cli-'));
-  const file = path.join(dir, 'parley.yml');
-  fs.writeFileSync(file, `domains: [localhost]
-data_dir: ./data
-tls:
-  certs_dir: ./certs
-listeners:
-  c2s: { host: 127.0.0.1, port: 0 }
-  c2s_direct_tls: { host: 127.0.0.1, port: 0 }
-  http: { host: 127.0.0.1, port: 0 }
-log:
-  level: info
-${extra}`);
-  return { dir, file };
-}
-
-/** Run the CLI in-process and capture what it prints. */
-async function cli(t: { mock: { method: (o: object, m: string, impl: (...a: unknown[]) => void) => unknown } }, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  t.mock.method(console, 'log', (...a: unknown[]) => { out.push(a.join(' ')); });
-  t.mock.method(console, 'error', (...a: unknown[]) => { err.push(a.join(' ')); });
-  const code = await runCli(args);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+import { runCliCaptured as cli, writeCliConfig as tempConfig } from '../../test/kit/cli.js';
 
 test('parley user add creates an account whose password works, and user list shows it', async (t) => {
   const { dir, file } = tempConfig();

@@ -12,23 +12,32 @@ const hasSlixmpp = spawnSync(PYTHON, ['-c', 'import slixmpp'], { stdio: 'ignore'
 // In CI a missing real part is a failure, not a skip (.ci/run sets PARLEY_REQUIRE_REAL_PARTS).
 const skip = !hasSlixmpp && !process.env.PARLEY_REQUIRE_REAL_PARTS ? 'python3-slixmpp is not installed (apt-get install python3-slixmpp)' : false;
 
+/**
+ * Start one of the slixmpp scripts beside this file; `exited` resolves with its exit code and
+ * everything it printed. The process is killed if the test ends first.
+ */
+function runSlixmpp(t: { after(fn: () => void): void }, script: string, args: string[]) {
+  const child = spawn(PYTHON, [path.join(PACKAGE_ROOT, 'test', 'e2e', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<{ code: number | null; out: string; err: string }>((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+  return { exited };
+}
+
 test('slixmpp logs in over STARTTLS and exchanges messages with an @xmpp/client user', { skip }, async (t) => {
   assert.ok(hasSlixmpp, 'python3-slixmpp must be installed: apt-get install python3-slixmpp');
   const s = await startServer(t);
   await s.createUser('alice');
   await s.createUser('sly');
   const alice = await s.connect('alice');
-  const script = path.join(PACKAGE_ROOT, 'test', 'e2e', 'slixmpp_echo.py');
-  const child = spawn(PYTHON, [script, 'sly@localhost/interop', 'sly-secret', String(s.ports.c2s), alice.jid, 'hello from slixmpp'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const sly = runSlixmpp(t, 'slixmpp_echo.py', ['sly@localhost/interop', 'sly-secret', String(s.ports.c2s), alice.jid, 'hello from slixmpp']);
   const fromSly = await alice.next((el) => el.name === 'message' && el.getChildText('body') === 'hello from slixmpp', 20000);
   assert.equal(fromSly.attrs.from, 'sly@localhost/interop');
   await alice.send(xml('message', { to: 'sly@localhost/interop', type: 'chat' }, xml('body', {}, 'hello from xmpp.js')));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const { code, out, err } = await sly.exited;
   assert.equal(code, 0, `slixmpp exited ${code}: ${out}\n${err}`);
   assert.match(out, /GOT alice@localhost\/\S+ hello from xmpp\.js/);
   // slixmpp prefers the strongest mechanism offered: SCRAM with channel binding.
@@ -51,14 +60,7 @@ test('slixmpp pages through its message archive (XEP-0313 with RSM) and gets eve
   // before this query has been archived when its answer comes.
   const mam = await alice.iq(xml('iq', { type: 'set', id: 'q1' }, xml('query', { xmlns: 'urn:xmpp:mam:2' })));
   assert.equal(mam.attrs.type, 'result');
-  const script = path.join(PACKAGE_ROOT, 'test', 'e2e', 'slixmpp_mam.py');
-  const child = spawn(PYTHON, [script, 'sly@localhost/reader', 'sly-secret', String(s.ports.c2s), '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const { code, out, err } = await runSlixmpp(t, 'slixmpp_mam.py', ['sly@localhost/reader', 'sly-secret', String(s.ports.c2s), '5']).exited;
   assert.equal(code, 0, `slixmpp exited ${code}: ${out}\n${err}`);
   const got = out.split('\n').filter((l) => l.startsWith('MSG ')).map((l) => l.split(' '));
   assert.deepEqual(got.map((f) => f.slice(3).join(' ')), sent);

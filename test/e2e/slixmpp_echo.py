@@ -5,10 +5,11 @@ Prints 'SENT', then 'GOT <from> <body>' for the first message received, and exit
 Exits 2 if nothing arrives within 15 seconds.
 """
 import asyncio
-import ssl
 import sys
 
 import slixmpp
+
+from slixmpp_compat import prepare_for_test_server
 
 
 class Bot(slixmpp.ClientXMPP):
@@ -33,21 +34,7 @@ class Bot(slixmpp.ClientXMPP):
 async def main():
     jid, password, port, to, body = sys.argv[1:6]
     bot = Bot(jid, password, to, body)
-    # The test server has a fresh self-signed certificate.
-    bot.ssl_context.check_hostname = False
-    bot.ssl_context.verify_mode = ssl.CERT_NONE
-    # COMPAT: slixmpp 1.8 knows only the tls-unique channel binding, which TLS 1.3 does not have.
-    # It would pick SCRAM-*-PLUS with the wrong flag, or plain SCRAM with the 'y' flag, which RFC 5802
-    # section 6 downgrade protection must refuse while the server offers -PLUS. So: plain SCRAM, and
-    # tell it honestly that it has no channel binding here ('n' flag).
-    bot['feature_mechanisms'].use_mechs = {'SCRAM-SHA-256', 'SCRAM-SHA-1'}
-    defaults = bot['feature_mechanisms'].sasl_callback
-    def without_channel_binding(required, optional):
-        creds = defaults(required, optional)
-        if 'channel_binding' in creds:
-            creds['channel_binding'] = None
-        return creds
-    bot['feature_mechanisms'].sasl_callback = without_channel_binding
+    prepare_for_test_server(bot)
     bot.connect(('127.0.0.1', int(port)))
     try:
         sender, text = await asyncio.wait_for(bot.got, 15)

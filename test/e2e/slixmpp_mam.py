@@ -6,10 +6,11 @@ Prints 'MSG <archive id> <from> <body>' per archived message in the order receiv
 Exits 2 if the archive cannot be read within 20 seconds.
 """
 import asyncio
-import ssl
 import sys
 
 import slixmpp
+
+from slixmpp_compat import prepare_for_test_server
 
 
 class Reader(slixmpp.ClientXMPP):
@@ -38,18 +39,7 @@ class Reader(slixmpp.ClientXMPP):
 async def main():
     jid, password, port, page = sys.argv[1:5]
     reader = Reader(jid, password, int(page))
-    # The test server has a fresh self-signed certificate.
-    reader.ssl_context.check_hostname = False
-    reader.ssl_context.verify_mode = ssl.CERT_NONE
-    # COMPAT: slixmpp 1.8 knows only tls-unique channel binding (see slixmpp_echo.py): plain SCRAM.
-    reader['feature_mechanisms'].use_mechs = {'SCRAM-SHA-256', 'SCRAM-SHA-1'}
-    defaults = reader['feature_mechanisms'].sasl_callback
-    def without_channel_binding(required, optional):
-        creds = defaults(required, optional)
-        if 'channel_binding' in creds:
-            creds['channel_binding'] = None
-        return creds
-    reader['feature_mechanisms'].sasl_callback = without_channel_binding
+    prepare_for_test_server(reader)
     reader.connect(('127.0.0.1', int(port)))
     try:
         n = await asyncio.wait_for(reader.done, 20)
