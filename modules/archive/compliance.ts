@@ -71,18 +71,14 @@ export class ArchiveCompliance implements ComplianceService {
     const params = { ...q, dir };
     this.authorize(actor, 'export', params);
     const limit = Math.min(q.limit ?? MAX_SEARCH_LIMIT, MAX_SEARCH_LIMIT);
-    let result: ExportResult;
-    try {
+    const result = await this.logged(actor, 'export', params, async () => {
       this.d.store.indexPending();
       const records = searchRecords(this.d.store.db, { ...q, limit: Math.min(limit + 1, MAX_SEARCH_LIMIT) });
       if (records.length > limit || records.length === MAX_SEARCH_LIMIT) {
         throw new ExportError(`more than ${limit} records match: narrow the query (time range, participants) or export it in parts`);
       }
-      result = await exportRecords(records, dir, { actor, query: q, domain: this.d.domain });
-    } catch (err) {
-      this.d.store.logAccess({ actor, action: 'export', params, result: 'failed', detail: { error: (err as Error).message } });
-      throw err;
-    }
+      return exportRecords(records, dir, { actor, query: q, domain: this.d.domain });
+    });
     this.d.store.logAccess({ actor, action: 'export', params, result: 'allowed', detail: { records: result.records, files: result.files.length, manifest: result.manifest } });
     return result;
   }
