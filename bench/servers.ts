@@ -126,7 +126,7 @@ export interface ArchiveCount {
   records: number;
   /** Parley: distinct (sender, stanza id) among them: equal to `records` when none is stored twice. */
   distinctMessages?: number;
-  /** Parley: rows of user_view (each local participant's MAM view of a record). */
+  /** Parley: participant rows shown in a history (each local participant's MAM view of a record). */
   userViews?: number;
 }
 
@@ -294,7 +294,7 @@ export function parleySetup(): ServerSetup {
           SELECT count(*) AS n FROM (SELECT DISTINCT sender_bare,
             CASE WHEN p = 0 THEN stanza ELSE substr(stanza, p + 5, instr(substr(stanza, p + 5), substr(stanza, p + 4, 1)) - 1) END AS mid
             FROM m)`).get() as { n: number }).n;
-        const userViews = (db.prepare('SELECT count(*) AS n FROM user_view').get() as { n: number }).n;
+        const userViews = (db.prepare('SELECT count(*) AS n FROM parties WHERE shown = 1').get() as { n: number }).n;
         return { where: file, records, distinctMessages, userViews };
       } finally {
         db.close();

@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { openArchiveDb } from '../../test/kit/archive.js';
+import { SCHEMA_ROOT } from '../../server/paths.js';
+import { applyMigrations, openDatabaseFile } from '../../server/storage/database.js';
 import { ArchiveStore } from './store.js';
 import type { RecordInput, UserViewRow } from './record.js';
 import { hideFromHistory, historyBounds, queryHistory } from './history.js';
@@ -195,7 +200,7 @@ test('historyBounds gives the first and last message, or null for an empty histo
   assert.equal(bounds.last.id, c.id);
 });
 
-test('hideFromHistory removes view rows only: the records and the other side\'s view stay', () => {
+test('hideFromHistory changes the owner\'s view only: the records, the participants and the other side\'s view stay', () => {
   const { db, send } = archive();
   const sent = [send(ALICE, BOB, 'a1'), send(CAROL, BOB, 'c1'), send(ALICE, BOB, 'a2'), send(BOB, ALICE, 'b1')];
   assert.equal(hideFromHistory(db, BOB, { with: ALICE, end: sent[2]!.ts }), 2);
@@ -203,6 +208,9 @@ test('hideFromHistory removes view rows only: the records and the other side\'s 
   assert.deepEqual(bodies(page(db, { owner: ALICE })), ['a1', 'a2', 'b1']);
   const records = db.prepare("SELECT COUNT(*) AS n FROM records WHERE kind = 'message'").get() as { n: number };
   assert.equal(records.n, 4);
+  // E-discovery still sees Bob as a participant of all four.
+  const parties = db.prepare('SELECT COUNT(*) AS n FROM parties p JOIN jids j ON j.id = p.jid WHERE j.jid = ?').get(BOB) as { n: number };
+  assert.equal(parties.n, 4);
   // A hidden id is gone from the owner's archive: paging from it is item-not-found.
   assert.throws(() => page(db, { after: sent[0]!.id }), HistoryIdNotFound);
   // Unknown ids are ignored; an empty filter empties the view.
@@ -223,12 +231,52 @@ test('the page and count queries walk the view indexes instead of scanning or so
   (db as { prepare: typeof db.prepare }).prepare = ((sql: string) => { seen.push(sql); return prepare(sql); }) as typeof db.prepare;
   page(db, {});
   page(db, { with: ALICE });
-  const params = { owner: BOB, withBare: ALICE, limit: 11, offset: 0 };
-  const plans = seen.map((sql) => [sql, (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join('; ')]);
+  const numberOf = (jid: string) => (prepare('SELECT id FROM jids WHERE jid = ?').get(jid) as { id: number }).id;
+  const params = { owner: numberOf(BOB), withBare: numberOf(ALICE), limit: 11, offset: 0 };
+  // The statements that read the view (the others look up the JIDs' numbers in jids by its unique index).
+  const plans = seen.filter((sql) => sql.includes('parties')).map((sql) => [sql, (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join('; ')]);
   assert.equal(plans.length, 4);
   for (const [sql, plan] of plans) {
     assert.doesNotMatch(plan!, /SCAN|TEMP B-TREE/, `${sql}\n${plan}`);
-    if (sql!.includes('withBare')) assert.match(plan!, /SEARCH uv USING (COVERING )?INDEX user_view_with \(owner=\? AND with_jid=\?\)/, plan);
-    else assert.match(plan!, /SEARCH uv USING (PRIMARY KEY|(COVERING )?INDEX user_view_with) \(owner=\?\)/, plan);
+    if (sql!.includes('withBare')) assert.match(plan!, /SEARCH v USING (COVERING )?INDEX parties_with \(jid=\? AND with_jid=\? AND shown=\?\)/, plan);
+    else assert.match(plan!, /SEARCH v USING (PRIMARY KEY|(COVERING )?INDEX parties_with) \(jid=\?\)/, plan);
   }
+});
+
+test('an archive written before the parties table keeps its views, participants and hidden messages through the migration', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-archive-'));
+  const file = path.join(dir, 'archive.db');
+  // The schema as it was (migrations 001-003), with rows the way that version's index pass wrote them.
+  const oldSchema = path.join(dir, 'schema');
+  fs.mkdirSync(oldSchema);
+  const schemaDir = path.join(SCHEMA_ROOT, 'archive', 'records');
+  for (const f of fs.readdirSync(schemaDir).filter((f) => /^00[1-3]_/.test(f))) fs.copyFileSync(path.join(schemaDir, f), path.join(oldSchema, f));
+  const old = openDatabaseFile(file);
+  applyMigrations(old, oldSchema, 'archive/records');
+  const insert = old.prepare(`INSERT INTO records (seq, id, ts, day, kind, type, sender, sender_bare, recipient, recipient_bare, body, stanza, prev_hash, hash)
+    VALUES (?, ?, ?, '2026-01-05', 'message', 'chat', ?, ?, ?, ?, ?, ?, '', '')`);
+  const rows: [number, string, string, string][] = [[1, ALICE, BOB, 'hello bob'], [2, BOB, ALICE, 'hi alice'], [3, CAROL, BOB, 'from carol'], [4, 'eve@elsewhere.example', BOB, 'outside']];
+  for (const [seq, from, to, body] of rows) {
+    insert.run(seq, `id${seq}`, T0 + seq, `${from}/r`, from, to, to, body, `<message><body>${body}</body></message>`);
+    old.prepare('INSERT INTO record_parties (jid, seq) VALUES (?, ?), (?, ?)').run(from, seq, to, seq);
+  }
+  // Views: both sides of 1 and 2; Bob's of 3 (Carol's preferences left hers out); Bob's of 4 which he then deleted.
+  for (const [owner, seq, withJid] of [[ALICE, 1, BOB], [BOB, 1, ALICE], [BOB, 2, ALICE], [ALICE, 2, BOB], [BOB, 3, CAROL]] as const) {
+    old.prepare('INSERT INTO user_view (owner, seq, with_jid) VALUES (?, ?, ?)').run(owner, seq, withJid);
+  }
+  old.prepare("UPDATE archive_state SET value = 4 WHERE key = 'indexed_upto'").run();
+  old.close();
+
+  const { db } = openArchiveDb(file);
+  const ids = (owner: string, with_?: string) => queryHistory(db, { owner, max: 10, with: with_ }).items.map((i) => i.id);
+  assert.deepEqual(ids(BOB), ['id1', 'id2', 'id3']);
+  assert.deepEqual(ids(BOB, CAROL), ['id3']);
+  assert.deepEqual(ids(ALICE), ['id1', 'id2']);
+  assert.deepEqual(ids(CAROL), []);
+  // E-discovery still finds every participant, shown or not.
+  const seqsOf = (jid: string) => (db.prepare('SELECT p.seq FROM parties p JOIN jids j ON j.id = p.jid WHERE j.jid = ? ORDER BY p.seq').all(jid) as { seq: number }[]).map((r) => r.seq);
+  assert.deepEqual(seqsOf(BOB), [1, 2, 3, 4]);
+  assert.deepEqual(seqsOf(CAROL), [3]);
+  assert.deepEqual(seqsOf('eve@elsewhere.example'), [4]);
+  assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name IN ('user_view', 'record_parties')").get() as { n: number }).n, 0);
 });

@@ -3,10 +3,11 @@ import { HistoryIdNotFound, type HistoryItem, type HistoryPage, type HistoryQuer
 
 /**
  * Users' history (XEP-0313 user archives) read from the archive database: an account's view is
- * its `user_view` rows joined to the message records. Everything here walks the indexes
- * (`user_view` primary key (owner, seq), `user_view_with` (owner, with_jid, seq), `records` by seq
- * and id) and reads at most one page plus one row; sizes come from COUNT(*), never from loading
- * the history.
+ * its `parties` rows with shown = 1 joined to the message records. Accounts and contacts are
+ * numbers there (table `jids`), looked up once per statement. Everything here walks the indexes
+ * (`parties` primary key (jid, seq), `parties_with` (jid, with_jid, shown, seq), `records` by seq and id)
+ * and reads at most one page plus one row; sizes come from COUNT(*), never from loading the
+ * history.
  */
 
 /** What narrows an account's view: the query's filters, or a deletion's. */
@@ -27,8 +28,15 @@ interface Where { sql: string; params: Params }
 
 interface ItemRow { seq: number; id: string; ts: number; stanza: string; delivered: string }
 
-const ITEM_COLUMNS = 'uv.seq AS seq, r.id AS id, r.ts AS ts, r.stanza AS stanza, r.delivered AS delivered';
-const VIEW = 'user_view uv JOIN records r ON r.seq = uv.seq';
+const ITEM_COLUMNS = 'v.seq AS seq, r.id AS id, r.ts AS ts, r.stanza AS stanza, r.delivered AS delivered';
+const VIEW = 'parties v JOIN records r ON r.seq = v.seq';
+/**
+ * A bare JID's number in table jids, or -1 (matches nothing) when it has none. Looked up before
+ * the query, so SQLite plans with plain equalities on the parties indexes.
+ */
+function numberOf(db: Database.Database, bare: string): number {
+  return (prepared(db, 'SELECT id FROM jids WHERE jid = ?').pluck().get(bare) as number | undefined) ?? -1;
+}
 
 /**
  * Prepared statements per database and SQL text. The SQL varies only with which filters are
@@ -55,14 +63,14 @@ function bareOf(jid: string): string {
  * entries (purge, seal) never have view rows, and a purged record takes its view rows' meaning
  * with it (the join drops them).
  */
-function whereOf(owner: string, f: ViewFilter): Where {
-  const clauses = ['uv.owner = @owner', "r.kind = 'message'"];
-  const params: Params = { owner };
+function whereOf(db: Database.Database, owner: string, f: ViewFilter): Where {
+  const clauses = ['v.jid = @owner', 'v.shown = 1', "r.kind = 'message'"];
+  const params: Params = { owner: numberOf(db, owner) };
   if (f.with !== undefined) {
     // XEP-0313 4.1.1: a bare JID matches the contact whatever the resource; a full JID matches
     // only messages to or from that exact address.
-    clauses.push('uv.with_jid = @withBare');
-    params.withBare = bareOf(f.with);
+    clauses.push('v.with_jid = @withBare');
+    params.withBare = numberOf(db, bareOf(f.with));
     if (f.with.includes('/')) {
       clauses.push('(r.sender = @withFull OR r.recipient = @withFull)');
       params.withFull = f.with;
@@ -70,11 +78,11 @@ function whereOf(owner: string, f: ViewFilter): Where {
   }
   if (f.start !== undefined) { clauses.push('r.ts >= @start'); params.start = f.start; }
   if (f.end !== undefined) { clauses.push('r.ts <= @end'); params.end = f.end; }
-  if (f.afterSeq !== undefined) { clauses.push('uv.seq > @afterSeq'); params.afterSeq = f.afterSeq; }
-  if (f.beforeSeq !== undefined) { clauses.push('uv.seq < @beforeSeq'); params.beforeSeq = f.beforeSeq; }
+  if (f.afterSeq !== undefined) { clauses.push('v.seq > @afterSeq'); params.afterSeq = f.afterSeq; }
+  if (f.beforeSeq !== undefined) { clauses.push('v.seq < @beforeSeq'); params.beforeSeq = f.beforeSeq; }
   if (f.seqs !== undefined) {
     // One statement for any number of ids: the list travels as a JSON array.
-    clauses.push('uv.seq IN (SELECT value FROM json_each(@seqs))');
+    clauses.push('v.seq IN (SELECT value FROM json_each(@seqs))');
     params.seqs = JSON.stringify(f.seqs);
   }
   return { sql: clauses.join(' AND '), params };
@@ -82,8 +90,8 @@ function whereOf(owner: string, f: ViewFilter): Where {
 
 /** The position of an archive id in the owner's view; HistoryIdNotFound when the owner does not see it. */
 function seqInView(db: Database.Database, owner: string, id: string): number {
-  const row = prepared(db, `SELECT uv.seq AS seq FROM records r JOIN user_view uv ON uv.owner = ? AND uv.seq = r.seq
-    WHERE r.id = ? AND r.kind = 'message'`).get(owner, id) as { seq: number } | undefined;
+  const row = prepared(db, `SELECT v.seq AS seq FROM records r JOIN parties v ON v.jid = @owner AND v.seq = r.seq AND v.shown = 1
+    WHERE r.id = @id AND r.kind = 'message'`).get({ owner: numberOf(db, owner), id }) as { seq: number } | undefined;
   if (!row) throw new HistoryIdNotFound(id);
   return row.seq;
 }
@@ -113,7 +121,7 @@ function itemOf(row: ItemRow): HistoryItem {
 export function queryHistory(db: Database.Database, q: HistoryQuery): HistoryPage {
   const owner = q.owner;
   const max = Math.max(0, Math.floor(q.max));
-  const where = whereOf(owner, {
+  const where = whereOf(db, owner, {
     with: q.with,
     start: q.start,
     end: q.end,
@@ -129,16 +137,16 @@ export function queryHistory(db: Database.Database, q: HistoryQuery): HistoryPag
   let rows: ItemRow[];
   let offset = 0;
   if (backward) {
-    const position = q.before === '' ? '' : ' AND uv.seq < @rsmBefore';
+    const position = q.before === '' ? '' : ' AND v.seq < @rsmBefore';
     const params = q.before === '' ? where.params : { ...where.params, rsmBefore: seqInView(db, owner, q.before!) };
-    rows = (prepared(db, `SELECT ${ITEM_COLUMNS} FROM ${VIEW} WHERE ${where.sql}${position} ORDER BY uv.seq DESC LIMIT @limit`)
+    rows = (prepared(db, `SELECT ${ITEM_COLUMNS} FROM ${VIEW} WHERE ${where.sql}${position} ORDER BY v.seq DESC LIMIT @limit`)
       .all({ ...params, limit }) as ItemRow[]);
   } else if (q.after !== undefined) {
-    rows = prepared(db, `SELECT ${ITEM_COLUMNS} FROM ${VIEW} WHERE ${where.sql} AND uv.seq > @rsmAfter ORDER BY uv.seq LIMIT @limit`)
+    rows = prepared(db, `SELECT ${ITEM_COLUMNS} FROM ${VIEW} WHERE ${where.sql} AND v.seq > @rsmAfter ORDER BY v.seq LIMIT @limit`)
       .all({ ...where.params, rsmAfter: seqInView(db, owner, q.after), limit }) as ItemRow[];
   } else {
     offset = Math.max(0, Math.floor(q.index ?? 0));
-    rows = prepared(db, `SELECT ${ITEM_COLUMNS} FROM ${VIEW} WHERE ${where.sql} ORDER BY uv.seq LIMIT @limit OFFSET @offset`)
+    rows = prepared(db, `SELECT ${ITEM_COLUMNS} FROM ${VIEW} WHERE ${where.sql} ORDER BY v.seq LIMIT @limit OFFSET @offset`)
       .all({ ...where.params, limit, offset }) as ItemRow[];
   }
 
@@ -155,7 +163,7 @@ export function queryHistory(db: Database.Database, q: HistoryQuery): HistoryPag
   } else if (backward && q.before === '') {
     firstIndex = count - page.length;
   } else {
-    firstIndex = countWhere(db, where, ' AND uv.seq < @firstSeq', { firstSeq: page[0]!.seq });
+    firstIndex = countWhere(db, where, ' AND v.seq < @firstSeq', { firstSeq: page[0]!.seq });
   }
   return { items: page.map(itemOf), complete, count, firstIndex };
 }
@@ -163,23 +171,24 @@ export function queryHistory(db: Database.Database, q: HistoryQuery): HistoryPag
 /** The first and last message of an account's history (XEP-0313 #extended metadata), or null when it is empty. */
 export function historyBounds(db: Database.Database, owner: string): { first: HistoryItem; last: HistoryItem } | null {
   const edge = (order: 'ASC' | 'DESC') => prepared(db,
-    `SELECT ${ITEM_COLUMNS} FROM ${VIEW} WHERE uv.owner = ? AND r.kind = 'message' ORDER BY uv.seq ${order} LIMIT 1`)
-    .get(owner) as ItemRow | undefined;
+    `SELECT ${ITEM_COLUMNS} FROM ${VIEW} WHERE v.jid = ? AND v.shown = 1 AND r.kind = 'message' ORDER BY v.seq ${order} LIMIT 1`)
+    .get(numberOf(db, owner)) as ItemRow | undefined;
   const first = edge('ASC');
   const last = edge('DESC');
   return first && last ? { first: itemOf(first), last: itemOf(last) } : null;
 }
 
 /**
- * Remove messages from an account's view (the user deletes their history). Only `user_view` rows
- * go: the records, and every other participant's view, stay. Ids the owner does not see are
+ * Remove messages from an account's view (the user deletes their history). Only the account's
+ * `parties` rows change (shown = 0): the records, who took part in them (for e-discovery), and
+ * every other participant's view stay. Ids the owner does not see are
  * ignored (deleting what is already gone is not an error). An empty filter empties the view.
  * Returns how many messages left the view.
  */
 export function hideFromHistory(db: Database.Database, owner: string,
   filter: { with?: string; start?: number; end?: number; ids?: string[] }): number {
   const unfiltered = filter.with === undefined && filter.start === undefined && filter.end === undefined && filter.ids === undefined;
-  if (unfiltered) return prepared(db, 'DELETE FROM user_view WHERE owner = ?').run(owner).changes;
+  if (unfiltered) return prepared(db, 'UPDATE parties SET shown = 0 WHERE jid = ? AND shown = 1').run(numberOf(db, owner)).changes;
   let seqs: number[] | undefined;
   if (filter.ids !== undefined) {
     seqs = [];
@@ -188,7 +197,7 @@ export function hideFromHistory(db: Database.Database, owner: string,
     }
     if (seqs.length === 0) return 0;
   }
-  const where = whereOf(owner, { with: filter.with, start: filter.start, end: filter.end, seqs });
-  return prepared(db, `DELETE FROM user_view WHERE owner = @owner AND seq IN (SELECT uv.seq FROM ${VIEW} WHERE ${where.sql})`)
+  const where = whereOf(db, owner, { with: filter.with, start: filter.start, end: filter.end, seqs });
+  return prepared(db, `UPDATE parties SET shown = 0 WHERE jid = @owner AND shown = 1 AND seq IN (SELECT v.seq FROM ${VIEW} WHERE ${where.sql})`)
     .run(where.params).changes;
 }

@@ -56,7 +56,7 @@ function assertChainAcrossGaps(store: ArchiveStore, ranges: PurgeMeta['ranges'])
 const searchSeqs = (store: ArchiveStore, words: string) =>
   (store.db.prepare('SELECT rowid FROM records_fts WHERE records_fts MATCH ? ORDER BY rowid').all(words) as { rowid: number }[]).map((r) => r.rowid);
 const viewRows = (store: ArchiveStore, first: number, last: number) =>
-  (store.db.prepare('SELECT count(*) AS n FROM user_view WHERE seq BETWEEN ? AND ?').get(first, last) as { n: number }).n;
+  (store.db.prepare('SELECT count(*) AS n FROM parties WHERE shown = 1 AND seq BETWEEN ? AND ?').get(first, last) as { n: number }).n;
 const purgeMeta = (store: ArchiveStore, seq: number) => JSON.parse(store.bySeq(seq)!.meta) as PurgeMeta;
 
 test('retain_until is the day after the message\'s day plus the default period, in calendar years', () => {

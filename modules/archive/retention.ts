@@ -34,9 +34,17 @@ export function retentionRule(config: RetentionConfig, directory?: GroupDirector
     if (groupPeriods.length > 0) return Math.max(...groupPeriods);
     return domains.get(bare.slice(bare.indexOf('@') + 1)) ?? config.default;
   };
+  // Nearly every record is of the same day as the one before, with one of a few periods: the
+  // answers of the current day are kept instead of doing date arithmetic per record.
+  let cachedDay = '';
+  const untilByPeriod = new Map<number, string>();
   return (ts, localParticipants) => {
     const period = localParticipants.length === 0 ? config.default : Math.max(...localParticipants.map(periodOf));
-    return expiryDay(dayOf(ts), period);
+    const day = dayOf(ts);
+    if (day !== cachedDay) { cachedDay = day; untilByPeriod.clear(); }
+    let until = untilByPeriod.get(period);
+    if (until === undefined) { until = expiryDay(day, period); untilByPeriod.set(period, until); }
+    return until;
   };
 }
 
@@ -95,7 +103,7 @@ const PURGE_SET = 'temp.archive_purge_set';
 
 /**
  * Remove the expired messages no active hold covers, and account for them in the chain: the
- * records, their full-text rows and their MAM view rows go, and one signed kind='purge' entry
+ * records, their full-text rows and their participant rows (the MAM views) go, and one signed kind='purge' entry
  * lists the removed seq ranges with the hashes on both sides of each gap, so a verifier can
  * still check the chain across it. All of it is one IMMEDIATE transaction: a purge that fails
  * leaves no gap, and no writer can append between the choice of records and the purge entry.
@@ -103,7 +111,7 @@ const PURGE_SET = 'temp.archive_purge_set';
  */
 export function purgeExpired(store: ArchiveStore, signer: ArchiveSigner, opts: PurgeOptions): PurgeResult {
   if (!DAY_PATTERN.test(opts.today)) throw new RangeError(`not a day (YYYY-MM-DD): ${opts.today}`);
-  // Purging removes full-text and view rows, which must exist first (they trail the writes a little).
+  // Purging removes full-text and participant rows, which must exist first (they trail the writes a little).
   store.indexPending();
   store.db.exec(`CREATE TABLE IF NOT EXISTS ${PURGE_SET} (seq INTEGER PRIMARY KEY)`);
   return store.db.transaction((): PurgeResult => {
@@ -164,8 +172,9 @@ function deletePurgeSet(store: ArchiveStore): void {
   db.prepare(`INSERT INTO records_fts (records_fts, rowid, body, subject)
     SELECT 'delete', r.seq, r.body, r.subject FROM records r JOIN ${PURGE_SET} p ON p.seq = r.seq
     WHERE r.body <> '' OR r.subject <> ''`).run();
-  db.prepare(`DELETE FROM user_view WHERE seq IN (SELECT seq FROM ${PURGE_SET})`).run();
-  db.prepare(`DELETE FROM record_parties WHERE seq IN (SELECT seq FROM ${PURGE_SET})`).run();
+  // Each record's participant rows by primary key (jid, seq): the jids come from the record.
+  db.prepare(`DELETE FROM parties WHERE (jid, seq) IN (SELECT j.id, r.seq FROM ${PURGE_SET} p JOIN records r ON r.seq = p.seq
+    JOIN jids j ON j.jid = r.sender_bare OR j.jid = r.recipient_bare)`).run();
   db.prepare(`DELETE FROM records WHERE seq IN (SELECT seq FROM ${PURGE_SET})`).run();
 }
 

@@ -48,7 +48,7 @@ export function compileSearch(q: SearchQuery): CompiledSearch | null {
     const list = jids.map(() => '?').join(', ');
     // Senders and recipients from the participants table, rooms from the partial room index,
     // joined by SQLite's multi-index OR. A room's JID is a participant of every message in it.
-    where.push(`(seq IN (SELECT seq FROM record_parties WHERE jid IN (${list})) OR (room IN (${list}) AND room <> ''))`);
+    where.push(`(seq IN (SELECT p.seq FROM parties p JOIN jids j ON j.id = p.jid WHERE j.jid IN (${list})) OR (room IN (${list}) AND room <> ''))`);
     params.push(...jids, ...jids);
   }
   if (q.room !== undefined) {

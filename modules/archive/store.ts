@@ -17,35 +17,39 @@ const RECORD_COLUMNS = [...HASHED_FIELDS, 'prev_hash', 'hash'] as const;
  */
 export class ArchiveStore {
   private readonly headStmt: Database.Statement<[], { seq: number; hash: string }>;
-  private readonly insertRecord: Database.Statement;
-  private readonly insertFts: Database.Statement;
-  private readonly insertView: Database.Statement;
   private readonly accessHead: Database.Statement<[], { seq: number; hash: string }>;
   private readonly insertAccess: Database.Statement;
   private readonly appendTx: Database.Transaction<(entries: PendingEntry[]) => ArchiveRecord[]>;
   private readonly indexedUpto: Database.Statement;
   private readonly setIndexedUpto: Database.Statement;
   private readonly unindexed: Database.Statement;
+  private readonly indexFts: Database.Statement;
   private readonly insertParty: Database.Statement;
+  private readonly jidId: Database.Statement;
+  private readonly insertJid: Database.Statement;
   private readonly indexTx: Database.Transaction<(limit: number) => number>;
+  /** Numbers of bare JIDs (table jids) this connection has seen; cleared when a transaction fails. */
+  private jidIds = new Map<string, number>();
 
   constructor(readonly db: Database.Database) {
     this.headStmt = db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1');
-    this.insertRecord = db.prepare(`INSERT INTO records (${RECORD_COLUMNS.join(', ')}, views) VALUES (${RECORD_COLUMNS.map((c) => `@${c}`).join(', ')}, @views)`);
-    this.insertFts = db.prepare('INSERT INTO records_fts (rowid, body, subject) VALUES (?, ?, ?)');
-    this.insertView = db.prepare('INSERT OR IGNORE INTO user_view (owner, seq, with_jid) VALUES (?, ?, ?)');
+    // Positional parameters: binding 25 named values costs more than the insert itself.
+    const insertRecord = db.prepare(`INSERT INTO records (${RECORD_COLUMNS.join(', ')}, views) VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')}, ?)`);
     this.accessHead = db.prepare('SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1');
     this.insertAccess = db.prepare('INSERT INTO access_log (seq, ts, actor, action, params, result, detail, prev_hash, hash) VALUES (@seq, @ts, @actor, @action, @params, @result, @detail, @prev_hash, @hash)');
     this.appendTx = db.transaction((entries: PendingEntry[]) => {
       let head = this.head();
       const out: ArchiveRecord[] = [];
+      const values: unknown[] = new Array(RECORD_COLUMNS.length + 1);
       for (const { record, views } of entries) {
         const r = { ...record, seq: head.seq + 1, day: dayOf(record.ts), prev_hash: head.hash, hash: '' };
         r.hash = recordHash(r);
         // The MAM views ride along (not hashed: they are the users' view, not the record) and
         // are indexed later with the full text, in bigger batches: see indexPending.
         const stored: ArchiveRecord = { ...r, views: views.length ? JSON.stringify(views.map((v) => [v.owner, v.with_jid])) : '' };
-        this.insertRecord.run(stored);
+        for (let i = 0; i < RECORD_COLUMNS.length; i++) values[i] = stored[RECORD_COLUMNS[i]!];
+        values[RECORD_COLUMNS.length] = stored.views;
+        insertRecord.run(values);
         out.push(stored);
         head = r;
       }
@@ -53,22 +57,39 @@ export class ArchiveStore {
     });
     this.indexedUpto = db.prepare("SELECT value FROM archive_state WHERE key = 'indexed_upto'").pluck();
     this.setIndexedUpto = db.prepare("UPDATE archive_state SET value = ? WHERE key = 'indexed_upto'");
-    this.unindexed = db.prepare('SELECT seq, kind, sender_bare, recipient_bare, body, subject, views FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
-    this.insertParty = db.prepare('INSERT OR IGNORE INTO record_parties (jid, seq) VALUES (?, ?)');
+    this.unindexed = db.prepare("SELECT seq, sender_bare, recipient_bare, views FROM records WHERE seq > ? AND seq <= ? AND kind = 'message' ORDER BY seq");
+    // Full text in one statement per pass (no call per record); only records with text are indexed.
+    this.indexFts = db.prepare("INSERT INTO records_fts (rowid, body, subject) SELECT seq, body, subject FROM records WHERE seq > ? AND seq <= ? AND (body <> '' OR subject <> '')");
+    this.insertParty = db.prepare('INSERT OR IGNORE INTO parties (jid, seq, with_jid, shown) VALUES (?, ?, ?, ?)');
+    this.jidId = db.prepare('SELECT id FROM jids WHERE jid = ?').pluck();
+    this.insertJid = db.prepare('INSERT INTO jids (jid) VALUES (?)');
     this.indexTx = db.transaction((limit: number) => {
       const upto = this.indexedUpto.get() as number;
-      const rows = this.unindexed.all(upto, limit) as { seq: number; kind: string; sender_bare: string; recipient_bare: string; body: string; subject: string; views: string }[];
+      const head = this.head().seq;
+      const last = Math.min(head, upto + limit);
+      if (last <= upto) return 0;
+      const rows = this.unindexed.all(upto, last) as { seq: number; sender_bare: string; recipient_bare: string; views: string }[];
       for (const r of rows) {
-        if (r.kind === 'message') {
-          if (r.sender_bare) this.insertParty.run(r.sender_bare, r.seq);
-          if (r.recipient_bare) this.insertParty.run(r.recipient_bare, r.seq);
-        }
-        if (r.body || r.subject) this.insertFts.run(r.seq, r.body, r.subject);
-        if (r.views) for (const [owner, withJid] of JSON.parse(r.views) as [string, string][]) this.insertView.run(owner, r.seq, withJid);
+        const shown = r.views ? (JSON.parse(r.views) as [string, string][]).map(([owner]) => owner) : [];
+        const sender = r.sender_bare ? this.numberOf(r.sender_bare) : 0;
+        const recipient = r.recipient_bare ? this.numberOf(r.recipient_bare) : 0;
+        if (sender) this.insertParty.run(sender, r.seq, recipient, shown.includes(r.sender_bare) ? 1 : 0);
+        if (recipient && recipient !== sender) this.insertParty.run(recipient, r.seq, sender, shown.includes(r.recipient_bare) ? 1 : 0);
       }
-      if (rows.length > 0) this.setIndexedUpto.run(rows.at(-1)!.seq);
-      return rows.length;
+      this.indexFts.run(upto, last);
+      this.setIndexedUpto.run(last);
+      return last - upto;
     });
+  }
+
+  /** The number of a bare JID in table jids, added on first sight (inside the index transaction). */
+  private numberOf(bare: string): number {
+    let id = this.jidIds.get(bare);
+    if (id === undefined) {
+      id = (this.jidId.get(bare) as number | undefined) ?? Number(this.insertJid.run(bare).lastInsertRowid);
+      this.jidIds.set(bare, id);
+    }
+    return id;
   }
 
   head(): ChainHead {
@@ -81,7 +102,7 @@ export class ArchiveStore {
   }
 
   /**
-   * Bring the derived tables (MAM views, participants, full-text index) up to the head of the chain, at most
+   * Bring the derived tables (participants with their MAM views, full-text index) up to the head of the chain, at most
    * `limit` records per transaction. The writer runs it shortly after its commits, many records at
    * a time, so each index page is written once for many records; readers run it before they read,
    * so a query never misses a record that was written. Returns how many records it indexed.
@@ -89,7 +110,14 @@ export class ArchiveStore {
   indexPending(limit = 20_000): number {
     let total = 0;
     for (;;) {
-      const n = this.indexTx.immediate(limit);
+      let n: number;
+      try {
+        n = this.indexTx.immediate(limit);
+      } catch (err) {
+        // Numbers given out inside the failed transaction were rolled back with it.
+        this.jidIds.clear();
+        throw err;
+      }
       total += n;
       if (n < limit) return total;
     }

@@ -25,11 +25,15 @@ export default defineModule({
     // The core answers a request to a local account that does not exist with 'unsubscribed'
     // (RFC 6121 3.1.3) without calling presence/bare; the sender's side still records it first,
     // so the answer clears the pending ask with a roster push the client can show.
-    ctx.hooks.on('stanza/in', async (event) => {
+    // Synchronous for every other stanza: a hook that returns a promise makes the whole pipeline
+    // wait for it, which would stop a sender's messages from being pipelined (see c2s.ts).
+    ctx.hooks.on('stanza/in', (event) => {
       if (event.kind !== 'presence' || event.type !== 'subscribe' || !event.origin) return;
       if (!event.to.local || !ctx.accounts.isLocalDomain(event.to.domain)) return;
-      if (await ctx.accounts.exists(event.to.bareJid())) return;
-      subscriptions.outbound(event.from.bareJid(), event.to.bareJid(), 'subscribe');
+      const to = event.to.bareJid();
+      return ctx.accounts.exists(to).then((exists) => {
+        if (!exists) subscriptions.outbound(event.from.bareJid(), to, 'subscribe');
+      });
     });
 
     ctx.events.on('session/available', ({ session, initial }) => {
