@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
-  accessHash, dayOf, GENESIS_HASH, HASHED_FIELDS, recordHash,
+  accessHash, chainHash, dayOf, GENESIS_HASH, HASHED_FIELDS,
   type AccessEntry, type ArchiveRecord, type RecordInput, type UserViewRow,
 } from './record.js';
 
@@ -9,7 +9,39 @@ export interface PendingEntry { record: RecordInput; views: UserViewRow[] }
 
 export interface ChainHead { seq: number; hash: string }
 
-const RECORD_COLUMNS = [...HASHED_FIELDS, 'prev_hash', 'hash'] as const;
+const RECORD_COLUMNS = [...HASHED_FIELDS, 'prev_hash', 'hash', 'views'] as const;
+const SEQ_AT = HASHED_FIELDS.indexOf('seq');
+const TS_AT = HASHED_FIELDS.indexOf('ts');
+const DAY_AT = HASHED_FIELDS.indexOf('day');
+
+/**
+ * An entry in the form the writer thread takes: the hashed fields as an array in HASHED_FIELDS
+ * order (seq and day left for the writer to fill in), so that the canonical form is the array's
+ * JSON, and the views as JSON beside it. Arrays of strings cross to a worker thread several
+ * times faster than objects, and the writer builds no object per record.
+ */
+export interface EntryRows { rows: unknown[][]; views: string[] }
+
+/** Views as stored with the record: JSON [[owner, with], ...], or '' when nobody sees it. */
+export function viewsJson(views: readonly UserViewRow[]): string {
+  return views.length ? JSON.stringify(views.map((v) => [v.owner, v.with_jid])) : '';
+}
+
+/** The chain position of a row that appendRows has written. */
+export function rowHead(row: readonly unknown[]): ChainHead {
+  return { seq: row[SEQ_AT] as number, hash: row[HASHED_FIELDS.length + 1] as string };
+}
+
+/** Add one entry to a set of rows for the writer. */
+export function pushEntry(into: EntryRows, e: PendingEntry): void {
+  const row: unknown[] = new Array(HASHED_FIELDS.length);
+  for (let i = 0; i < HASHED_FIELDS.length; i++) {
+    const f = HASHED_FIELDS[i]!;
+    row[i] = f === 'seq' ? 0 : f === 'day' ? '' : e.record[f];
+  }
+  into.rows.push(row);
+  into.views.push(viewsJson(e.views));
+}
 
 /**
  * The archive's SQL. Only `append` adds to the chain, and it reads the head inside its own
@@ -19,7 +51,7 @@ export class ArchiveStore {
   private readonly headStmt: Database.Statement<[], { seq: number; hash: string }>;
   private readonly accessHead: Database.Statement<[], { seq: number; hash: string }>;
   private readonly insertAccess: Database.Statement;
-  private readonly appendTx: Database.Transaction<(entries: PendingEntry[]) => ArchiveRecord[]>;
+  private readonly appendTx: Database.Transaction<(entries: EntryRows) => ChainHead>;
   private readonly indexedUpto: Database.Statement;
   private readonly setIndexedUpto: Database.Statement;
   private readonly unindexed: Database.Statement;
@@ -34,26 +66,24 @@ export class ArchiveStore {
   constructor(readonly db: Database.Database) {
     this.headStmt = db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1');
     // Positional parameters: binding 25 named values costs more than the insert itself.
-    const insertRecord = db.prepare(`INSERT INTO records (${RECORD_COLUMNS.join(', ')}, views) VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')}, ?)`);
+    const insertRecord = db.prepare(`INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`);
     this.accessHead = db.prepare('SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1');
     this.insertAccess = db.prepare('INSERT INTO access_log (seq, ts, actor, action, params, result, detail, prev_hash, hash) VALUES (@seq, @ts, @actor, @action, @params, @result, @detail, @prev_hash, @hash)');
-    this.appendTx = db.transaction((entries: PendingEntry[]) => {
-      let head = this.head();
-      const out: ArchiveRecord[] = [];
-      const values: unknown[] = new Array(RECORD_COLUMNS.length + 1);
-      for (const { record, views } of entries) {
-        const r = { ...record, seq: head.seq + 1, day: dayOf(record.ts), prev_hash: head.hash, hash: '' };
-        r.hash = recordHash(r);
+    this.appendTx = db.transaction(({ rows, views }: EntryRows) => {
+      let { seq, hash } = this.head();
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        row[SEQ_AT] = ++seq;
+        row[DAY_AT] = dayOf(row[TS_AT] as number);
+        // The canonical form (canonicalRecord) is the JSON of the hashed fields in order: this row.
+        const prev = hash;
+        hash = chainHash(prev, JSON.stringify(row));
         // The MAM views ride along (not hashed: they are the users' view, not the record) and
         // are indexed later with the full text, in bigger batches: see indexPending.
-        const stored: ArchiveRecord = { ...r, views: views.length ? JSON.stringify(views.map((v) => [v.owner, v.with_jid])) : '' };
-        for (let i = 0; i < RECORD_COLUMNS.length; i++) values[i] = stored[RECORD_COLUMNS[i]!];
-        values[RECORD_COLUMNS.length] = stored.views;
-        insertRecord.run(values);
-        out.push(stored);
-        head = r;
+        row.push(prev, hash, views[i]);
+        insertRecord.run(row);
       }
-      return out;
+      return { seq, hash };
     });
     this.indexedUpto = db.prepare("SELECT value FROM archive_state WHERE key = 'indexed_upto'").pluck();
     this.setIndexedUpto = db.prepare("UPDATE archive_state SET value = ? WHERE key = 'indexed_upto'");
@@ -98,7 +128,18 @@ export class ArchiveStore {
 
   /** Append entries to the chain in one durable transaction (all or none). */
   append(entries: PendingEntry[]): ArchiveRecord[] {
-    return this.appendTx.immediate(entries);
+    const batch: EntryRows = { rows: [], views: [] };
+    for (const e of entries) pushEntry(batch, e);
+    this.appendRows(batch);
+    return batch.rows.map((row) => Object.fromEntries(RECORD_COLUMNS.map((c, i) => [c, row[i]])) as unknown as ArchiveRecord);
+  }
+
+  /**
+   * The writer thread's append: rows from pushEntry, in one durable transaction (all or none).
+   * Fills in each row's seq, day, prev_hash, hash and views; returns the new head of the chain.
+   */
+  appendRows(batch: EntryRows): ChainHead {
+    return this.appendTx.immediate(batch);
   }
 
   /**
@@ -110,16 +151,20 @@ export class ArchiveStore {
   indexPending(limit = 20_000): number {
     let total = 0;
     for (;;) {
-      let n: number;
-      try {
-        n = this.indexTx.immediate(limit);
-      } catch (err) {
-        // Numbers given out inside the failed transaction were rolled back with it.
-        this.jidIds.clear();
-        throw err;
-      }
+      const n = this.indexSome(limit);
       total += n;
       if (n < limit) return total;
+    }
+  }
+
+  /** One transaction of indexPending: at most `limit` records. Returns how many it indexed. */
+  indexSome(limit: number): number {
+    try {
+      return this.indexTx.immediate(limit);
+    } catch (err) {
+      // Numbers given out inside the failed transaction were rolled back with it.
+      this.jidIds.clear();
+      throw err;
     }
   }
 

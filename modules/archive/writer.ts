@@ -1,12 +1,20 @@
 import { Worker } from 'node:worker_threads';
-import type { PendingEntry, ChainHead } from './store.js';
+import { pushEntry, type ChainHead, type EntryRows, type PendingEntry } from './store.js';
 import { closeWorker } from './threads.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-worker.js';
 
-/** Most entries written in one transaction. */
+/** Most entries in one batch sent to the writer thread. */
 const MAX_BATCH = 2000;
+/**
+ * Batches sent and not yet answered, at most: one being written and one waiting for it keep the
+ * thread busy; what arrives meanwhile goes as one bigger batch when the first is answered.
+ */
+const MAX_BATCHES_SENT = 2;
 
-interface Waiting { entry: PendingEntry; resolve(head: ChainHead): void; reject(err: Error): void }
+interface Waiting { resolve(seq: number): void; reject(err: Error): void }
+
+/** Entries of one batch: the rows for the thread and who waits for each. */
+interface Batch { data: EntryRows; waiting: Waiting[] }
 
 /** Why a record could not be written (disk full, database locked, writer gone). */
 export class ArchiveWriteError extends Error {
@@ -14,15 +22,22 @@ export class ArchiveWriteError extends Error {
 }
 
 /**
- * Group commit: entries that arrive while a batch is being written wait for the next one, so
- * under load each fsync carries many records, and a lone message still goes out at once. A
- * promise resolves only when its record is durable; a failed batch rejects all its entries.
+ * Group commit: the entries of one event-loop turn go to the writer thread as one batch, at once
+ * unless two batches are already with it (then they go together when the first is answered); the
+ * thread takes every batch that is waiting into its next transaction, so under load each fsync
+ * carries many records and the thread never waits for this side, and a lone message still goes
+ * out at once. A promise resolves only when its record is durable; a failed transaction rejects
+ * all its entries.
  */
 export class ArchiveWriter {
   private worker: Worker | null = null;
   private ready: Promise<void> | null = null;
-  private queue: Waiting[] = [];
-  private inFlight: Waiting[] | null = null;
+  /** Batches being filled in this event-loop turn. */
+  private queue: Batch[] = [];
+  private queued = 0;
+  /** Batches sent to the thread and not yet answered, by batch number (answers come in order). */
+  private inFlight = new Map<number, Waiting[]>();
+  private inFlightCount = 0;
   private batchNo = 0;
   private scheduled = false;
   private stopped = false;
@@ -52,12 +67,19 @@ export class ArchiveWriter {
     return this.ready;
   }
 
-  /** Queue an entry; resolves with its chain position once it is durable. */
-  append(entry: PendingEntry): Promise<ChainHead> {
+  /** Queue an entry; resolves with its position in the chain once it is durable. */
+  append(entry: PendingEntry): Promise<number> {
     if (this.stopped) return Promise.reject(new ArchiveWriteError('the archive is stopping', 'STOPPED'));
-    return new Promise<ChainHead>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      if (!this.inFlight && !this.scheduled) {
+    return new Promise<number>((resolve, reject) => {
+      let batch = this.queue.at(-1);
+      if (!batch || batch.waiting.length >= MAX_BATCH) {
+        batch = { data: { rows: [], views: [] }, waiting: [] };
+        this.queue.push(batch);
+      }
+      pushEntry(batch.data, entry);
+      batch.waiting.push({ resolve, reject });
+      this.queued++;
+      if (!this.scheduled) {
         this.scheduled = true;
         // Let the rest of this event-loop turn add its entries to the same batch.
         setImmediate(() => { this.scheduled = false; this.flush(); });
@@ -67,7 +89,7 @@ export class ArchiveWriter {
 
   /** Entries queued or being written. */
   get pending(): number {
-    return this.queue.length + (this.inFlight?.length ?? 0);
+    return this.queued + this.inFlightCount;
   }
 
   /** Resolve when everything queued so far is written (or failed). */
@@ -87,26 +109,32 @@ export class ArchiveWriter {
   }
 
   private flush(): void {
-    if (this.inFlight || this.queue.length === 0) { this.notifyIdle(); return; }
+    if (this.queue.length === 0) { this.notifyIdle(); return; }
+    if (this.inFlight.size >= MAX_BATCHES_SENT) return;
     if (!this.worker) this.start().catch(() => undefined);
-    const batch = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
-    this.queue = this.queue.length <= MAX_BATCH ? [] : this.queue.slice(MAX_BATCH);
-    this.inFlight = batch;
-    const req: WriterRequest = { batch: ++this.batchNo, entries: batch.map((w) => w.entry) };
-    this.worker!.postMessage(req);
+    const batches = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    for (const { data, waiting } of batches) {
+      const req: WriterRequest = { batch: ++this.batchNo, ...data };
+      this.inFlight.set(req.batch, waiting);
+      this.inFlightCount += waiting.length;
+      this.worker!.postMessage(req);
+    }
   }
 
   private onReply(reply: WriterReply): void {
-    const batch = this.inFlight;
-    if (!batch || reply.batch !== this.batchNo) return;
-    this.inFlight = null;
+    const waiting = this.inFlight.get(reply.batch);
+    if (!waiting) return;
+    this.inFlight.delete(reply.batch);
+    this.inFlightCount -= waiting.length;
     if (reply.ok) {
-      reply.written.forEach((h, i) => batch[i]!.resolve(h));
-      const last = reply.written.at(-1);
-      if (last) this.head = last;
+      const first = reply.head.seq - waiting.length + 1;
+      waiting.forEach((w, i) => w.resolve(first + i));
+      this.head = reply.head;
     } else {
       const err = new ArchiveWriteError(reply.error, reply.code);
-      for (const w of batch) w.reject(err);
+      for (const w of waiting) w.reject(err);
     }
     this.flush();
   }
@@ -115,9 +143,10 @@ export class ArchiveWriter {
     this.worker = null;
     this.ready = null;
     const err = new ArchiveWriteError(reason, 'WRITER_GONE');
-    const batch = this.inFlight;
-    this.inFlight = null;
-    if (batch) for (const w of batch) w.reject(err);
+    const lost = [...this.inFlight.values()];
+    this.inFlight.clear();
+    this.inFlightCount = 0;
+    for (const waiting of lost) for (const w of waiting) w.reject(err);
     if (!this.stopped && this.queue.length > 0) this.flush();
     else this.notifyIdle();
   }
