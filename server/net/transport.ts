@@ -41,6 +41,10 @@ export class SocketTransport implements Transport {
   private closeFns: ((reason: string) => void)[] = [];
   private closed = false;
   private tlsSocket: tls.TLSSocket | null;
+  /** Output of this event-loop turn, written together (see write). */
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
 
   constructor(socket: net.Socket | tls.TLSSocket, private readonly secureContextOptions: tls.TlsOptions | null, public kind: TransportKind) {
     this.socket = socket;
@@ -69,15 +73,52 @@ export class SocketTransport implements Transport {
   onData(fn: (chunk: Buffer | string) => void): void { this.dataFn = fn; }
   onClose(fn: (reason: string) => void): void { this.closeFns.push(fn); }
 
+  /**
+   * Queue output; everything written to this connection in one turn of the event loop goes out in
+   * one socket write (one TLS record, one system call) when the turn's I/O callbacks are done. A
+   * burst of messages to one client (a batch of archived messages released together, a presence
+   * broadcast, a MAM page) so costs one write instead of one per stanza.
+   */
   write(data: string): void {
     if (this.closed || !this.socket.writable) return;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushNow);
+    }
+    this.checkBuffered();
+  }
+
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  /** Write what is queued now (before STARTTLS, closing, or destroying). */
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.closed || !this.socket.writable) return;
     this.socket.write(data);
+    this.checkBuffered();
+  }
+
+  private checkBuffered(): void {
     // A client that stops reading must not make the server buffer without bound: drop it (with
     // stream management its session waits for a resumption and keeps what it missed).
-    if (this.socket.writableLength > MAX_WRITE_BUFFER) this.socket.destroy(new Error('client does not read; output buffer full'));
+    if (this.socket.writableLength + this.pendingBytes > MAX_WRITE_BUFFER) {
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.socket.destroy(new Error('client does not read; output buffer full'));
+    }
   }
 
   startTls(): Promise<void> {
+    // <proceed/> goes out in the clear, before the handshake (RFC 6120 5.4.3.3).
+    this.flush();
     const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
@@ -102,11 +143,16 @@ export class SocketTransport implements Transport {
   pause(): void { this.socket.pause(); }
   resume(): void { this.socket.resume(); }
   end(): void {
+    this.flush();
     this.socket.end();
     // A peer that never closes its side must not hold the connection (or shutdown) open.
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
-  destroy(): void { this.socket.destroy(); }
+  destroy(): void {
+    // What was written before still goes to the kernel, as it would have without the queue.
+    this.flush();
+    this.socket.destroy();
+  }
 }
 
 /** RFC 7395: XMPP over WebSocket; one element (or the open/close framing elements) per message. */
