@@ -345,3 +345,23 @@ test('a burst from one client is recorded and delivered in the order sent', asyn
   await s.stop();
   assert.deepEqual(readRecords(archiveDbFile(s)).map((r) => r.body), bodies);
 });
+
+test('with the default modules a message is accepted in the call that takes it, so a sender\'s messages are pipelined', async (t) => {
+  // Any stanza/in hook of a default module that returns a promise for a message would make the
+  // router wait for it before the audit, and a sender's next message would wait for the record
+  // of the one before (one record per sender per transaction).
+  const s = await startServer(t, { logLevel: 'info' });
+  const [alice, bob] = await users(s, 'alice', 'bob');
+  const router = s.server.router;
+  const accepted: boolean[] = [];
+  const fromClient = router.fromClient.bind(router);
+  router.fromClient = (session, stanza, order) => {
+    const done = fromClient(session, stanza, order);
+    if (order && stanza.name === 'message' && stanza.getChildText('body')?.startsWith('pipelined ')) accepted.push(order.accepted);
+    return done;
+  };
+  const bodies = Array.from({ length: 20 }, (_, i) => `pipelined ${i}`);
+  await Promise.all(bodies.map((b) => alice!.send(chat('bob@localhost', b))));
+  for (const b of bodies) await bob!.next(isBody(b));
+  assert.deepEqual(accepted, bodies.map(() => true));
+});

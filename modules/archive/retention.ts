@@ -28,7 +28,7 @@ export function retentionRule(config: RetentionConfig, directory?: GroupDirector
   const groups = lowerKeys(config.groups);
   const periodOf = (participant: string): number => {
     const bare = participant.split('/')[0]!.toLowerCase();
-    const groupPeriods = (directory?.groupsOf(bare) ?? [])
+    const groupPeriods = (groups.size > 0 ? directory?.groupsOf(bare) ?? [] : [])
       .map((g) => groups.get(g.toLowerCase()))
       .filter((p): p is number => p !== undefined);
     if (groupPeriods.length > 0) return Math.max(...groupPeriods);
