@@ -39,9 +39,7 @@ export function discoNodes(ctx: Ctx, commands: Commands) {
     } else {
       return undefined;
     }
-    const reply = resultReply(event.stanza, payload);
-    if (event.origin) ctx.router.deliver(event.origin, reply);
-    else void ctx.router.send(reply).catch(() => undefined);
+    ctx.router.reply(event, resultReply(event.stanza, payload));
     return handled();
   };
 }

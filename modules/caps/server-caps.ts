@@ -58,9 +58,7 @@ export class ServerCaps {
       ...d.identities('server').map((i) => xml('identity', { category: i.category, type: i.type, name: i.name })),
       ...d.features('server').map((f) => xml('feature', { var: f })),
       ...d.extensions('server').map((form) => cloneElement(form)));
-    const reply = resultReply(event.stanza, payload);
-    if (event.origin) this.ctx.router.deliver(event.origin, reply);
-    else void this.ctx.router.send(reply).catch(() => undefined);
+    this.ctx.router.reply(event, resultReply(event.stanza, payload));
     return handled();
   };
 }

@@ -7,7 +7,7 @@ import type { Stage } from './stage.js';
 import type { Session, SessionKind } from './session.js';
 import type { StanzaError } from './errors.js';
 import type { Verdict } from './verdicts.js';
-import type { EventFn, EventName, HookFn, HookName, IqEvent, ParleyEvents } from './events.js';
+import type { EventFn, EventName, HookFn, HookName, IqEvent, ParleyEvents, StanzaEvent } from './events.js';
 
 /** Which addressee an IQ handler answers for. */
 export type IqAddressee =
@@ -58,6 +58,11 @@ export interface RouterApi {
   deliverToBareJid(stanza: Element, bare: Jid): number;
   /** Answer a stanza with an error (never answers an error). */
   bounce(stanza: Element, error: StanzaError): void;
+  /**
+   * Answer a stanza a hook took (e.g. an IQ result made with resultReply): straight to the
+   * session it came from, or through the whole pipeline when it came from elsewhere.
+   */
+  reply(event: StanzaEvent, reply: Element): void;
   /** Send an IQ get/set from the server and wait for its result or error. Rejects on timeout. */
   request(iq: Element, timeoutMs?: number): Promise<Element>;
 }

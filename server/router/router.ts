@@ -111,6 +111,11 @@ export class Router implements RouterApi {
     return deliverToSessions(recipients, stanza);
   }
 
+  reply(event: StanzaEvent, reply: Element): void {
+    if (event.origin) event.origin.deliver(reply);
+    else void this.send(reply).catch(() => undefined);
+  }
+
   bounce(stanza: Element, error: StanzaError): void {
     const reply = bounceReply(stanza, error);
     if (reply) this.deliverReply(reply);
