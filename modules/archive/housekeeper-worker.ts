@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { attachIndex } from './derived.js';
 import { dueDays, purgeExpired } from './retention.js';
 import { sealDays } from './seal.js';
 import { loadOrCreateSigner } from './signing.js';
@@ -23,6 +24,8 @@ export type HousekeeperReply =
 
 const init = workerData as HousekeeperInit;
 const db = openArchiveConnection(init.file, init.busyTimeoutMs);
+// A purge removes the records' index rows too.
+attachIndex(db, init.file);
 const store = new ArchiveStore(db);
 const signer = loadOrCreateSigner(init.signingKey);
 

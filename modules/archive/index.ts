@@ -3,12 +3,14 @@ import {
   defineModule, Jid, Stage, type AuditEvent, type Element, type StanzaEvent,
 } from '../../server/api/index.js';
 import { buildRecord, carriesContent } from './capture.js';
+import { openIndex } from './derived.js';
 import { archiveConfig, parseSize } from './config.js';
 import { setupDisclaimer } from './disclaimer.js';
 import { historyBounds, hideFromHistory, queryHistory } from './history.js';
 import { retentionRule } from './retention.js';
 import { ArchiveCompliance } from './compliance.js';
 import { Housekeeper } from './housekeeper.js';
+import { ArchiveIndexer } from './indexer.js';
 import { DAY_MS, dayOf } from './record.js';
 import { CheckpointWriter, loadOrCreateSigner } from './signing.js';
 import { ArchiveStore } from './store.js';
@@ -28,11 +30,14 @@ export default defineModule({
   config: archiveConfig,
   provides: ['archive', 'compliance'],
   uses: ['directory'],
-  setup(ctx) {
+  async setup(ctx) {
     const cfg = ctx.config;
     const file = path.resolve(ctx.storage.dataDir, cfg.path);
     const db = ctx.storage.open(file, 'records');
+    // The derived tables (participants, MAM views, full text) are in a file of their own (derived.ts).
+    openIndex(db, file);
     const store = new ArchiveStore(db);
+    const indexer = new ArchiveIndexer({ file, busyTimeoutMs: cfg.busy_timeout });
     const signingKey = path.resolve(ctx.storage.dataDir, cfg.signing_key);
     const signer = loadOrCreateSigner(signingKey);
     const checkpointFile = path.resolve(ctx.storage.dataDir, cfg.checkpoints.file);
@@ -121,8 +126,9 @@ export default defineModule({
       await writer.drain();
       checkpoint();
       await writer.stop();
+      await indexer.stop();
     });
-    ctx.onUnload(() => { void writer.stop(); });
+    ctx.onUnload(() => { void writer.stop(); void indexer.stop(); });
 
     // ---- services -----------------------------------------------------------------------
 
@@ -142,10 +148,10 @@ export default defineModule({
         viewFilters.push(fn);
         return () => { const i = viewFilters.indexOf(fn); if (i >= 0) viewFilters.splice(i, 1); };
       },
-      // Views are indexed shortly after each write; a reader brings them up to date first.
-      history: (q) => { store.indexPending(); return queryHistory(db, q); },
-      historyBounds: (owner) => { store.indexPending(); return historyBounds(db, owner); },
-      hideFromHistory: (owner, filter) => { store.indexPending(); return hideFromHistory(db, owner, filter); },
+      // The indexer thread keeps the views up to date; a reader waits for it to catch up first.
+      history: async (q) => { await indexer.catchUp(); return queryHistory(db, q); },
+      historyBounds: async (owner) => { await indexer.catchUp(); return historyBounds(db, owner); },
+      hideFromHistory: async (owner, filter) => { await indexer.catchUp(); return hideFromHistory(db, owner, filter); },
       record: (id) => store.byId(id),
     };
     ctx.services.provide('archive', service);
@@ -165,7 +171,7 @@ export default defineModule({
     ctx.events.on('server/stopping', () => housekeeper.stop());
 
     setupDisclaimer(ctx, cfg.disclaimer);
-    return writer.start();
+    await Promise.all([writer.start(), indexer.start()]);
   },
 });
 

@@ -37,7 +37,9 @@ export interface ArchiveRecord extends RecordInput {
   day: string;
   prev_hash: string;
   hash: string;
-  /** Who sees it through MAM, as JSON [[owner, with], ...] (not hashed: the users' view, not the record). */
+  /** Who sees it through MAM: 1 the sender, 2 the addressee (not hashed: the users' view, not the record). */
+  seen_by?: number;
+  /** Before seen_by: who saw it, as JSON [[owner, with], ...]; '' in records written since. */
   views?: string;
 }
 

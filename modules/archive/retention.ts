@@ -163,16 +163,15 @@ function removedRanges(store: ArchiveStore): PurgeMeta['ranges'] {
 }
 
 /**
- * Delete the purge set's records with their index rows. records_fts is an external-content FTS5
- * table: its rows are removed with the 'delete' command and the indexed values, which must be
- * read before the records go. Only records with a body or subject were indexed (see store.ts).
+ * Delete the purge set's records with their index rows (participants and full text, in the index
+ * file: derived.ts). The participant rows are found by primary key (jid, seq) from the records,
+ * so they go first. SQLite commits the two files one after the other: a stop in between leaves
+ * either index rows of removed records (no query shows them: every read joins the records) or due
+ * records without index rows until the next purge removes them.
  */
 function deletePurgeSet(store: ArchiveStore): void {
   const db = store.db;
-  db.prepare(`INSERT INTO records_fts (records_fts, rowid, body, subject)
-    SELECT 'delete', r.seq, r.body, r.subject FROM records r JOIN ${PURGE_SET} p ON p.seq = r.seq
-    WHERE r.body <> '' OR r.subject <> ''`).run();
-  // Each record's participant rows by primary key (jid, seq): the jids come from the record.
+  db.prepare(`DELETE FROM records_fts WHERE rowid IN (SELECT seq FROM ${PURGE_SET})`).run();
   db.prepare(`DELETE FROM parties WHERE (jid, seq) IN (SELECT j.id, r.seq FROM ${PURGE_SET} p JOIN records r ON r.seq = p.seq
     JOIN jids j ON j.jid = r.sender_bare OR j.jid = r.recipient_bare)`).run();
   db.prepare(`DELETE FROM records WHERE seq IN (SELECT seq FROM ${PURGE_SET})`).run();

@@ -58,12 +58,15 @@ export type ViewFilter = (owner: string, withJid: string, record: RecordInput) =
 export interface ArchiveService {
   /** Decide per account whether new messages enter its history view (MAM preferences 'never'). */
   setViewFilter(fn: ViewFilter): () => void;
-  /** Read a page of an account's history. Throws HistoryIdNotFound for unknown ids. */
-  history(q: HistoryQuery): HistoryPage;
+  /**
+   * Read a page of an account's history, once every message written before the call is in it.
+   * Rejects with HistoryIdNotFound for unknown ids.
+   */
+  history(q: HistoryQuery): Promise<HistoryPage>;
   /** The first and last message of an account's history (XEP-0313 #extended metadata). */
-  historyBounds(owner: string): { first: HistoryItem; last: HistoryItem } | null;
-  /** Remove messages from an account's view (user-side deletion). Returns how many. The records stay. */
-  hideFromHistory(owner: string, filter: { with?: string; start?: number; end?: number; ids?: string[] }): number;
+  historyBounds(owner: string): Promise<{ first: HistoryItem; last: HistoryItem } | null>;
+  /** Remove messages from an account's view (user-side deletion). Resolves with how many. The records stay. */
+  hideFromHistory(owner: string, filter: { with?: string; start?: number; end?: number; ids?: string[] }): Promise<number>;
   /** A record by its archive id (for tools; not access-checked: callers are server modules). */
   record(id: string): ArchiveRecord | undefined;
 }

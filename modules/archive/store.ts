@@ -9,22 +9,31 @@ export interface PendingEntry { record: RecordInput; views: UserViewRow[] }
 
 export interface ChainHead { seq: number; hash: string }
 
-const RECORD_COLUMNS = [...HASHED_FIELDS, 'prev_hash', 'hash', 'views'] as const;
+const RECORD_COLUMNS = [...HASHED_FIELDS, 'prev_hash', 'hash', 'seen_by'] as const;
 const SEQ_AT = HASHED_FIELDS.indexOf('seq');
 const TS_AT = HASHED_FIELDS.indexOf('ts');
 const DAY_AT = HASHED_FIELDS.indexOf('day');
 
+/** records.seen_by: which participants see the record in their history (MAM). */
+export const SEEN_BY_SENDER = 1;
+export const SEEN_BY_RECIPIENT = 2;
+
 /**
  * An entry in the form the writer thread takes: the hashed fields as an array in HASHED_FIELDS
  * order (seq and day left for the writer to fill in), so that the canonical form is the array's
- * JSON, and the views as JSON beside it. Arrays of strings cross to a worker thread several
- * times faster than objects, and the writer builds no object per record.
+ * JSON, and who sees it beside it. Arrays of strings cross to a worker thread several times
+ * faster than objects, and the writer builds no object per record.
  */
-export interface EntryRows { rows: unknown[][]; views: string[] }
+export interface EntryRows { rows: unknown[][]; seenBy: number[] }
 
-/** Views as stored with the record: JSON [[owner, with], ...], or '' when nobody sees it. */
-export function viewsJson(views: readonly UserViewRow[]): string {
-  return views.length ? JSON.stringify(views.map((v) => [v.owner, v.with_jid])) : '';
+/** The seen_by bits of a record's views: each view's owner is the sender or the addressee. */
+export function seenBy(record: Pick<RecordInput, 'sender_bare' | 'recipient_bare'>, views: readonly UserViewRow[]): number {
+  let bits = 0;
+  for (const v of views) {
+    if (v.owner === record.sender_bare) bits |= SEEN_BY_SENDER;
+    else if (v.owner === record.recipient_bare) bits |= SEEN_BY_RECIPIENT;
+  }
+  return bits;
 }
 
 /** The chain position of a row that appendRows has written. */
@@ -40,7 +49,7 @@ export function pushEntry(into: EntryRows, e: PendingEntry): void {
     row[i] = f === 'seq' ? 0 : f === 'day' ? '' : e.record[f];
   }
   into.rows.push(row);
-  into.views.push(viewsJson(e.views));
+  into.seenBy.push(seenBy(e.record, e.views));
 }
 
 /**
@@ -52,16 +61,8 @@ export class ArchiveStore {
   private readonly accessHead: Database.Statement<[], { seq: number; hash: string }>;
   private readonly insertAccess: Database.Statement;
   private readonly appendTx: Database.Transaction<(entries: EntryRows) => ChainHead>;
-  private readonly indexedUpto: Database.Statement;
-  private readonly setIndexedUpto: Database.Statement;
-  private readonly unindexed: Database.Statement;
-  private readonly indexFts: Database.Statement;
-  private readonly insertParty: Database.Statement;
-  private readonly jidId: Database.Statement;
-  private readonly insertJid: Database.Statement;
-  private readonly indexTx: Database.Transaction<(limit: number) => number>;
-  /** Numbers of bare JIDs (table jids) this connection has seen; cleared when a transaction fails. */
-  private jidIds = new Map<string, number>();
+  /** The index pass, prepared on first use: only connections with the index file attached (derived.ts) index. */
+  private indexTx: Database.Transaction<(limit: number) => number> | null = null;
 
   constructor(readonly db: Database.Database) {
     this.headStmt = db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1');
@@ -69,7 +70,7 @@ export class ArchiveStore {
     const insertRecord = db.prepare(`INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`);
     this.accessHead = db.prepare('SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1');
     this.insertAccess = db.prepare('INSERT INTO access_log (seq, ts, actor, action, params, result, detail, prev_hash, hash) VALUES (@seq, @ts, @actor, @action, @params, @result, @detail, @prev_hash, @hash)');
-    this.appendTx = db.transaction(({ rows, views }: EntryRows) => {
+    this.appendTx = db.transaction(({ rows, seenBy: seen }: EntryRows) => {
       let { seq, hash } = this.head();
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
@@ -78,48 +79,57 @@ export class ArchiveStore {
         // The canonical form (canonicalRecord) is the JSON of the hashed fields in order: this row.
         const prev = hash;
         hash = chainHash(prev, JSON.stringify(row));
-        // The MAM views ride along (not hashed: they are the users' view, not the record) and
-        // are indexed later with the full text, in bigger batches: see indexPending.
-        row.push(prev, hash, views[i]);
+        // Who sees it rides along (not hashed: the users' view, not the record); the indexer
+        // thread turns it into participant rows (see indexSome).
+        row.push(prev, hash, seen[i]);
         insertRecord.run(row);
       }
       return { seq, hash };
     });
-    this.indexedUpto = db.prepare("SELECT value FROM archive_state WHERE key = 'indexed_upto'").pluck();
-    this.setIndexedUpto = db.prepare("UPDATE archive_state SET value = ? WHERE key = 'indexed_upto'");
-    this.unindexed = db.prepare("SELECT seq, sender_bare, recipient_bare, views FROM records WHERE seq > ? AND seq <= ? AND kind = 'message' ORDER BY seq");
-    // Full text in one statement per pass (no call per record); only records with text are indexed.
-    this.indexFts = db.prepare("INSERT INTO records_fts (rowid, body, subject) SELECT seq, body, subject FROM records WHERE seq > ? AND seq <= ? AND (body <> '' OR subject <> '')");
-    this.insertParty = db.prepare('INSERT OR IGNORE INTO parties (jid, seq, with_jid, shown) VALUES (?, ?, ?, ?)');
-    this.jidId = db.prepare('SELECT id FROM jids WHERE jid = ?').pluck();
-    this.insertJid = db.prepare('INSERT INTO jids (jid) VALUES (?)');
-    this.indexTx = db.transaction((limit: number) => {
-      const upto = this.indexedUpto.get() as number;
-      const head = this.head().seq;
-      const last = Math.min(head, upto + limit);
+  }
+
+  /**
+   * The index pass over (upto, upto + limit]: participants (numbered JIDs, who sees what) and full
+   * text, each in one statement, participants sorted by (jid, seq) so each page of the index is
+   * visited once. A DEFERRED transaction whose first statement writes the index file: it takes
+   * the index file's write lock and only reads the records file, so the writer's appends go on.
+   */
+  private prepareIndex(): Database.Transaction<(limit: number) => number> {
+    const db = this.db;
+    const claim = db.prepare("UPDATE index_state SET value = value WHERE key = 'indexed_upto' RETURNING value").pluck();
+    const range = 'r.seq > @upto AND r.seq <= @last AND r.kind = \'message\'';
+    const addJids = db.prepare(`INSERT OR IGNORE INTO jids (jid)
+      SELECT r.sender_bare FROM records r WHERE ${range} AND r.sender_bare <> ''
+      UNION SELECT r.recipient_bare FROM records r WHERE ${range} AND r.recipient_bare <> ''`);
+    const addParties = db.prepare(`INSERT OR IGNORE INTO parties (jid, seq, with_jid, shown)
+      SELECT s.id, r.seq, COALESCE(t.id, 0), (r.seen_by & ${SEEN_BY_SENDER}) <> 0
+        FROM records r JOIN jids s ON s.jid = r.sender_bare LEFT JOIN jids t ON t.jid = r.recipient_bare
+        WHERE ${range} AND r.sender_bare <> ''
+      UNION ALL
+      SELECT t.id, r.seq, COALESCE(s.id, 0), (r.seen_by & ${SEEN_BY_RECIPIENT}) <> 0
+        FROM records r JOIN jids t ON t.jid = r.recipient_bare LEFT JOIN jids s ON s.jid = r.sender_bare
+        WHERE ${range} AND r.recipient_bare <> '' AND r.recipient_bare <> r.sender_bare
+      ORDER BY 1, 2`);
+    // Only records with text are in the full-text index.
+    const addText = db.prepare(`INSERT INTO records_fts (rowid, body, subject)
+      SELECT r.seq, r.body, r.subject FROM records r WHERE ${range} AND (r.body <> '' OR r.subject <> '')`);
+    const setUpto = db.prepare("UPDATE index_state SET value = ? WHERE key = 'indexed_upto'");
+    return db.transaction((limit: number) => {
+      const upto = claim.get() as number;
+      const last = Math.min(this.head().seq, upto + limit);
       if (last <= upto) return 0;
-      const rows = this.unindexed.all(upto, last) as { seq: number; sender_bare: string; recipient_bare: string; views: string }[];
-      for (const r of rows) {
-        const shown = r.views ? (JSON.parse(r.views) as [string, string][]).map(([owner]) => owner) : [];
-        const sender = r.sender_bare ? this.numberOf(r.sender_bare) : 0;
-        const recipient = r.recipient_bare ? this.numberOf(r.recipient_bare) : 0;
-        if (sender) this.insertParty.run(sender, r.seq, recipient, shown.includes(r.sender_bare) ? 1 : 0);
-        if (recipient && recipient !== sender) this.insertParty.run(recipient, r.seq, sender, shown.includes(r.recipient_bare) ? 1 : 0);
-      }
-      this.indexFts.run(upto, last);
-      this.setIndexedUpto.run(last);
+      const bounds = { upto, last };
+      addJids.run(bounds);
+      addParties.run(bounds);
+      addText.run(bounds);
+      setUpto.run(last);
       return last - upto;
     });
   }
 
-  /** The number of a bare JID in table jids, added on first sight (inside the index transaction). */
-  private numberOf(bare: string): number {
-    let id = this.jidIds.get(bare);
-    if (id === undefined) {
-      id = (this.jidId.get(bare) as number | undefined) ?? Number(this.insertJid.run(bare).lastInsertRowid);
-      this.jidIds.set(bare, id);
-    }
-    return id;
+  /** How far the derived tables go (index file attached). */
+  indexedUpto(): number {
+    return this.db.prepare("SELECT value FROM index_state WHERE key = 'indexed_upto'").pluck().get() as number;
   }
 
   head(): ChainHead {
@@ -128,25 +138,26 @@ export class ArchiveStore {
 
   /** Append entries to the chain in one durable transaction (all or none). */
   append(entries: PendingEntry[]): ArchiveRecord[] {
-    const batch: EntryRows = { rows: [], views: [] };
+    const batch: EntryRows = { rows: [], seenBy: [] };
     for (const e of entries) pushEntry(batch, e);
     this.appendRows(batch);
-    return batch.rows.map((row) => Object.fromEntries(RECORD_COLUMNS.map((c, i) => [c, row[i]])) as unknown as ArchiveRecord);
+    // views: the column of who saw a record before seen_by, '' in every record written since.
+    return batch.rows.map((row) => ({ ...Object.fromEntries(RECORD_COLUMNS.map((c, i) => [c, row[i]])), views: '' }) as unknown as ArchiveRecord);
   }
 
   /**
    * The writer thread's append: rows from pushEntry, in one durable transaction (all or none).
-   * Fills in each row's seq, day, prev_hash, hash and views; returns the new head of the chain.
+   * Fills in each row's seq, day, prev_hash, hash and seen_by; returns the new head of the chain.
    */
   appendRows(batch: EntryRows): ChainHead {
     return this.appendTx.immediate(batch);
   }
 
   /**
-   * Bring the derived tables (participants with their MAM views, full-text index) up to the head of the chain, at most
-   * `limit` records per transaction. The writer runs it shortly after its commits, many records at
-   * a time, so each index page is written once for many records; readers run it before they read,
-   * so a query never misses a record that was written. Returns how many records it indexed.
+   * Bring the derived tables (participants with their MAM views, full text; in the index file,
+   * which must be attached) up to the head of the chain, at most `limit` records per transaction.
+   * The indexer thread does this in the server; tools and tests call it before they read. Returns
+   * how many records it indexed.
    */
   indexPending(limit = 20_000): number {
     let total = 0;
@@ -159,13 +170,8 @@ export class ArchiveStore {
 
   /** One transaction of indexPending: at most `limit` records. Returns how many it indexed. */
   indexSome(limit: number): number {
-    try {
-      return this.indexTx.immediate(limit);
-    } catch (err) {
-      // Numbers given out inside the failed transaction were rolled back with it.
-      this.jidIds.clear();
-      throw err;
-    }
+    this.indexTx ??= this.prepareIndex();
+    return this.indexTx.deferred(limit);
   }
 
   /** Records in chain order, from a position on (for verify, seal and export). */

@@ -17,40 +17,13 @@ export type WriterReply =
 const init = workerData as WriterInit;
 const port = parentPort!;
 const db = openArchiveConnection(init.file, init.busyTimeoutMs);
-// Index pages are rewritten by nearly every batch: a bigger cache and rarer WAL checkpoints let
-// one checkpoint carry many versions of a page to the database file once.
+// The writer only appends records (the indexer thread fills the index file: derived.ts): a
+// bigger cache and rarer WAL checkpoints still let one checkpoint carry many commits' versions of
+// the last pages of the records and their id and day indexes.
 db.pragma('cache_size = -65536');
 db.pragma('wal_autocheckpoint = 16384');
 if (init.maxPageCount !== null) db.pragma(`max_page_count = ${init.maxPageCount}`);
 const store = new ArchiveStore(db);
-
-/** How long after a commit the derived tables are brought up to date (many commits in one go). */
-const INDEX_DELAY_MS = 250;
-/**
- * Records indexed per transaction. Appends that arrive meanwhile wait for one chunk at most
- * (a few milliseconds), not for the whole backlog.
- */
-const INDEX_CHUNK = 500;
-let indexTimer: NodeJS.Timeout | null = null;
-let closing = false;
-
-function indexSoon(): void {
-  if (indexTimer || closing) return;
-  indexTimer = setTimeout(indexChunk, INDEX_DELAY_MS);
-}
-
-function indexChunk(): void {
-  indexTimer = null;
-  if (closing) return;
-  let more = false;
-  try {
-    more = store.indexSome(INDEX_CHUNK) === INDEX_CHUNK;
-  } catch {
-    // Locked or full: the records are safe; the next commit (or a reader) tries again.
-  }
-  // The next chunk after the appends that came in meanwhile (message events run before immediates).
-  if (more) setImmediate(() => { if (!indexTimer) indexChunk(); });
-}
 
 /**
  * Write every batch that is waiting, in one transaction: while one commit is being fsync'd the
@@ -67,10 +40,9 @@ function write(first: WriterRequest): void {
   if (batches.length > 0) {
     let replies: WriterReply[];
     try {
-      const all = batches.length === 1 ? batches[0]! : { rows: batches.flatMap((b) => b.rows), views: batches.flatMap((b) => b.views) };
+      const all = batches.length === 1 ? batches[0]! : { rows: batches.flatMap((b) => b.rows), seenBy: batches.flatMap((b) => b.seenBy) };
       store.appendRows(all);
       replies = batches.map((b) => ({ batch: b.batch, ok: true, head: rowHead(b.rows.at(-1)!) }));
-      indexSoon();
     } catch (err) {
       const e = err as Error & { code?: string };
       replies = batches.map((b) => ({ batch: b.batch, ok: false, error: e.message, code: e.code ?? 'ERROR' }));
@@ -81,9 +53,6 @@ function write(first: WriterRequest): void {
 }
 
 function shutdown(): void {
-  closing = true;
-  if (indexTimer) clearTimeout(indexTimer);
-  try { store.indexPending(); } catch { /* readers index what is left */ }
   // A clean close checkpoints the WAL into the database file, so the file alone is complete.
   db.close();
   port.close();

@@ -73,7 +73,7 @@ export class ArchiveWriter {
     return new Promise<number>((resolve, reject) => {
       let batch = this.queue.at(-1);
       if (!batch || batch.waiting.length >= MAX_BATCH) {
-        batch = { data: { rows: [], views: [] }, waiting: [] };
+        batch = { data: { rows: [], seenBy: [] }, waiting: [] };
         this.queue.push(batch);
       }
       pushEntry(batch.data, entry);

@@ -16,7 +16,7 @@ export function deleteHistoryCommand(adhoc: AdhocService, archive: ArchiveServic
     node: DELETE_HISTORY_NODE,
     name: 'Delete my message history',
     access: 'local',
-    run(request) {
+    async run(request) {
       if (!request.state.formSent) {
         request.state.formSent = true;
         return {
@@ -41,7 +41,7 @@ export function deleteHistoryCommand(adhoc: AdhocService, archive: ArchiveServic
       if (value('with')) filter.with = parseJid(value('with'), "The field 'with'");
       if (value('start')) filter.start = parseDateTime(value('start'), 'start');
       if (value('end')) filter.end = parseDateTime(value('end'), 'end');
-      const removed = archive.hideFromHistory(request.requester.bare, filter);
+      const removed = await archive.hideFromHistory(request.requester.bare, filter);
       return {
         status: 'completed',
         note: { type: 'info', text: removed === 1 ? 'Deleted 1 message from your history' : `Deleted ${removed} messages from your history` },

@@ -20,18 +20,18 @@ function isUnknownId(err: unknown): err is Error & { id: string } {
 
 /**
  * XEP-0313 section 4: run a query on the owner's history, push each result to the requesting
- * session, and answer with `<fin/>`. Nothing here awaits, so the results are written before the IQ
- * result and no other stanza of the session runs in between.
+ * session, and answer with `<fin/>`. The only wait is for the archive's index before the query;
+ * from the page on nothing awaits, so the results are written before the IQ result.
  */
 export function queryArchive(ctx: Ctx, archive: ArchiveService, maxPage: number): IqHandler {
-  return (iq) => {
+  return async (iq) => {
     const owner = ownArchive(iq);
     const session = iq.origin;
     if (!session) throw new StanzaError('not-allowed', 'Archive results go to a client session');
     const { history, queryId, flip } = parseQuery(iq.payload, owner, maxPage);
     let page: HistoryPage;
     try {
-      page = archive.history(history);
+      page = await archive.history(history);
     } catch (err) {
       // XEP-0313 4.1.3 and 4.3.2: an id of the form or of RSM that is not in the archive.
       if (isUnknownId(err)) throw new StanzaError('item-not-found', `No message with id '${err.id}' in your archive`);
@@ -55,8 +55,8 @@ export const queryFormHandler: IqHandler = (iq) => {
 
 /** XEP-0313 section 5 (#extended): the ids and times of the first and last message; empty for an empty archive. */
 export function archiveMetadata(archive: ArchiveService): IqHandler {
-  return (iq) => {
-    const bounds = archive.historyBounds(ownArchive(iq));
+  return async (iq) => {
+    const bounds = await archive.historyBounds(ownArchive(iq));
     const metadata = xml('metadata', { xmlns: MAM });
     if (bounds) {
       metadata.append(xml('start', { id: bounds.first.id, timestamp: stamp(bounds.first.ts) }));

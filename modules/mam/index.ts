@@ -43,10 +43,10 @@ export default defineModule({
     ctx.onUnload(adhoc.register(deleteHistoryCommand(adhoc, archive)));
 
     // A deleted account's history and choices go with it, so a new account of the same name starts empty. The records stay.
-    ctx.events.on('account/deleted', ({ jid }) => {
+    ctx.events.on('account/deleted', async ({ jid }) => {
       const owner = Jid.tryParse(jid)?.bare ?? jid;
       prefs.forget(owner);
-      archive.hideFromHistory(owner, {});
+      await archive.hideFromHistory(owner, {});
     });
   },
 });
