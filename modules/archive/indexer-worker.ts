@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachIndex } from './derived.js';
 import { ArchiveStore } from './store.js';
@@ -23,6 +24,17 @@ const MIN_PENDING = 10_000;
 const MAX_DELAY_MS = 1_000;
 /** Records per index transaction. */
 const CHUNK = 50_000;
+
+/**
+ * Nice 10 for this thread only (Linux keeps a nice value per thread, and os.setPriority(0) sets
+ * the calling one's): on a busy machine the event loop and the writer, which messages wait for,
+ * go first, and the indexer takes the CPU they leave. Elsewhere it may set the whole process's,
+ * so only on Linux.
+ */
+const INDEXER_NICE = 10;
+if (process.platform === 'linux') {
+  try { os.setPriority(INDEXER_NICE); } catch { /* not allowed here: run at the normal priority */ }
+}
 
 const init = workerData as IndexerInit;
 const port = parentPort!;

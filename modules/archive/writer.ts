@@ -6,10 +6,17 @@ import type { WriterInit, WriterReply, WriterRequest } from './writer-worker.js'
 /** Most entries in one batch sent to the writer thread. */
 const MAX_BATCH = 2000;
 /**
- * Batches sent and not yet answered, at most: one being written and one waiting for it keep the
- * thread busy; what arrives meanwhile goes as one bigger batch when the first is answered.
+ * A batch this big goes to the thread at once instead of at the end of the event-loop turn: on a
+ * busy server a turn lasts milliseconds, and the thread can start on the first entries (or take
+ * them into the transaction it starts next) while this side reads the rest.
  */
-const MAX_BATCHES_SENT = 2;
+const EARLY_BATCH = 64;
+/**
+ * Batches sent and not yet answered, at most. The thread takes every waiting batch into its next
+ * transaction, so batches sent while it writes become one transaction; what arrives beyond this
+ * goes when a batch is answered.
+ */
+const MAX_BATCHES_SENT = 8;
 
 interface Waiting { resolve(seq: number): void; reject(err: Error): void }
 
@@ -79,7 +86,8 @@ export class ArchiveWriter {
       pushEntry(batch.data, entry);
       batch.waiting.push({ resolve, reject });
       this.queued++;
-      if (!this.scheduled) {
+      if (batch.waiting.length >= EARLY_BATCH && this.inFlight.size < MAX_BATCHES_SENT) this.flush();
+      else if (!this.scheduled) {
         this.scheduled = true;
         // Let the rest of this event-loop turn add its entries to the same batch.
         setImmediate(() => { this.scheduled = false; this.flush(); });
