@@ -1,7 +1,5 @@
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { SCHEMA_ROOT } from '../../server/paths.js';
-import { applyMigrations, openDatabaseFile } from '../../server/storage/database.js';
 
 /**
  * The archive's derived tables (participants with the users' MAM views, full text) live in a file
@@ -20,23 +18,13 @@ export function indexFileOf(recordsFile: string): string {
   return ext === '' ? `${recordsFile}.index.db` : `${recordsFile.slice(0, -ext.length)}.index${ext}`;
 }
 
-/** Create the index file if needed and bring its schema up to date (schema/archive/index/). */
-export function prepareIndexFile(indexFile: string): void {
-  const db = openDatabaseFile(indexFile);
-  try {
-    applyMigrations(db, path.join(SCHEMA_ROOT, 'archive', 'index'), 'archive/index');
-  } finally {
-    db.close();
-  }
-}
-
 /**
- * Prepare the index file and attach it to a connection of the records file, moving the derived
- * tables of an archive written before the split into it. Run once per process before any thread
- * attaches (the module's setup, tools, tests): migrations are not safe to race.
+ * Attach the index file to a connection of the records file and move the derived tables of an
+ * archive written before the split into it. The index file's schema (schema/archive/index/) must
+ * be applied first (the module opens it with ctx.storage.open(file, 'index')); run once per
+ * process, before any thread attaches: migrations are not safe to race.
  */
 export function openIndex(db: Database.Database, recordsFile: string): void {
-  prepareIndexFile(indexFileOf(recordsFile));
   attachIndex(db, recordsFile);
   moveDerivedTables(db);
 }

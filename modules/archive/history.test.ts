@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openArchiveDb } from '../../test/kit/archive.js';
+import { archiveMessage, openArchiveDb } from '../../test/kit/archive.js';
 import { SCHEMA_ROOT } from '../../server/paths.js';
 import { applyMigrations, openDatabaseFile } from '../../server/storage/database.js';
 import { ArchiveStore } from './store.js';
@@ -279,4 +279,24 @@ test('an archive written before the parties table keeps its views, participants 
   assert.deepEqual(seqsOf(CAROL), [3]);
   assert.deepEqual(seqsOf('eve@elsewhere.example'), [4]);
   assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name IN ('user_view', 'record_parties')").get() as { n: number }).n, 0);
+  // The derived tables live in the index file now (derived.ts), with the full text rebuilt there.
+  assert.equal((db.prepare("SELECT count(*) AS n FROM main.sqlite_master WHERE name IN ('parties', 'jids', 'records_fts')").get() as { n: number }).n, 0);
+  assert.equal((db.prepare("SELECT count(*) AS n FROM ix.sqlite_master WHERE name IN ('parties', 'jids', 'records_fts')").get() as { n: number }).n, 3);
+  assert.deepEqual((db.prepare('SELECT rowid FROM ix.records_fts WHERE records_fts MATCH ? ORDER BY rowid').all('carol OR outside') as { rowid: number }[]).map((r) => r.rowid), [3, 4]);
+});
+
+test('the indexer\'s pass leaves the records file alone: appends go on while it holds the index file', () => {
+  const { db, file } = openArchiveDb();
+  const store = new ArchiveStore(db);
+  store.append([{ record: archiveMessage({ from: `${ALICE}/r`, to: BOB, body: 'one', ts: T0 }), views: [{ owner: ALICE, with_jid: BOB }, { owner: BOB, with_jid: ALICE }] }]);
+  // A second connection, as the writer thread has: the records file only.
+  const writer = new ArchiveStore(openDatabaseFile(file));
+  db.exec('BEGIN');
+  assert.equal(store.indexSome(100), 1, 'the pass indexes inside the open transaction');
+  writer.append([{ record: archiveMessage({ from: `${BOB}/r`, to: ALICE, body: 'two', ts: T0 + 1 }), views: [] }]);
+  db.exec('COMMIT');
+  assert.equal(store.indexPending(), 1, 'the record appended meanwhile is indexed next');
+  assert.deepEqual((db.prepare('SELECT p.seq, p.shown FROM parties p JOIN jids j ON j.id = p.jid WHERE j.jid = ? ORDER BY p.seq').all(ALICE) as { seq: number; shown: number }[])
+    .map((r) => [r.seq, r.shown]), [[1, 1], [2, 0]]);
+  writer.db.close();
 });

@@ -3,7 +3,7 @@ import {
   defineModule, Jid, Stage, type AuditEvent, type Element, type StanzaEvent,
 } from '../../server/api/index.js';
 import { buildRecord, carriesContent } from './capture.js';
-import { openIndex } from './derived.js';
+import { indexFileOf, openIndex } from './derived.js';
 import { archiveConfig, parseSize } from './config.js';
 import { setupDisclaimer } from './disclaimer.js';
 import { historyBounds, hideFromHistory, queryHistory } from './history.js';
@@ -34,7 +34,10 @@ export default defineModule({
     const cfg = ctx.config;
     const file = path.resolve(ctx.storage.dataDir, cfg.path);
     const db = ctx.storage.open(file, 'records');
-    // The derived tables (participants, MAM views, full text) are in a file of their own (derived.ts).
+    // The derived tables (participants, MAM views, full text) are in a file of their own
+    // (derived.ts). Opening it through the host applies its schema; the threads and this
+    // connection attach it, and this one stays open (idle) until the module unloads.
+    ctx.storage.open(indexFileOf(file), 'index');
     openIndex(db, file);
     const store = new ArchiveStore(db);
     const indexer = new ArchiveIndexer({ file, busyTimeoutMs: cfg.busy_timeout });

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { SCHEMA_ROOT } from '../../server/paths.js';
 import { applyMigrations, openDatabaseFile } from '../../server/storage/database.js';
 import type { RecordInput } from '../../modules/archive/record.js';
-import { openIndex } from '../../modules/archive/derived.js';
+import { indexFileOf, openIndex } from '../../modules/archive/derived.js';
 
 /**
  * A real archive database file with the archive module's schema, in a temporary folder (or the
@@ -16,6 +16,9 @@ export function openArchiveDb(file?: string): { db: Database.Database; file: str
   const target = file ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-archive-')), 'archive.db');
   const db = openDatabaseFile(target);
   applyMigrations(db, path.join(SCHEMA_ROOT, 'archive', 'records'), 'archive/records');
+  const index = openDatabaseFile(indexFileOf(target));
+  applyMigrations(index, path.join(SCHEMA_ROOT, 'archive', 'index'), 'archive/index');
+  index.close();
   openIndex(db, target);
   return { db, file: target, dir: path.dirname(target) };
 }
