@@ -63,6 +63,7 @@ export class ArchiveStore {
   private readonly appendTx: Database.Transaction<(entries: EntryRows) => ChainHead>;
   /** The index pass, prepared on first use: only connections with the index file attached (derived.ts) index. */
   private indexTx: Database.Transaction<(limit: number) => number> | null = null;
+  private indexedUptoStmt: Database.Statement | null = null;
 
   constructor(readonly db: Database.Database) {
     this.headStmt = db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1');
@@ -129,7 +130,8 @@ export class ArchiveStore {
 
   /** How far the derived tables go (index file attached). */
   indexedUpto(): number {
-    return this.db.prepare("SELECT value FROM index_state WHERE key = 'indexed_upto'").pluck().get() as number;
+    this.indexedUptoStmt ??= this.db.prepare("SELECT value FROM index_state WHERE key = 'indexed_upto'").pluck();
+    return this.indexedUptoStmt.get() as number;
   }
 
   head(): ChainHead {
