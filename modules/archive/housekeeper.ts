@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { closeWorker } from './threads.js';
+import { closeWorker, NumberedCalls, onWorkerGone } from './threads.js';
 import type { HousekeeperInit, HousekeeperReply, HousekeeperRequest, PurgeSummary } from './housekeeper-worker.js';
 
 /** An error from the housekeeping thread, with the name it had there (HoldError, RangeError …). */
@@ -15,8 +15,7 @@ type Op = { op: 'seal'; before: string } | { op: 'purge'; today: string; require
  */
 export class Housekeeper {
   private worker: Worker | null = null;
-  private next = 0;
-  private readonly waiting = new Map<number, { resolve(r: HousekeeperReply & { ok: true }): void; reject(e: Error): void }>();
+  private readonly calls = new NumberedCalls<HousekeeperReply & { ok: true }>();
 
   constructor(private readonly init: HousekeeperInit) {}
 
@@ -36,28 +35,20 @@ export class Housekeeper {
 
   private run(op: Op): Promise<HousekeeperReply & { ok: true }> {
     const worker = this.worker ?? this.start();
-    const task = ++this.next;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(task, { resolve, reject });
-      worker.postMessage({ task, ...op } satisfies HousekeeperRequest);
-    });
+    const { id, reply } = this.calls.open();
+    worker.postMessage({ task: id, ...op } satisfies HousekeeperRequest);
+    return reply;
   }
 
   private start(): Worker {
     const worker = new Worker(new URL('./housekeeper-worker.js', import.meta.url), { workerData: this.init });
     worker.on('message', (r: HousekeeperReply) => {
-      const w = this.waiting.get(r.task);
-      if (!w) return;
-      this.waiting.delete(r.task);
-      if (r.ok) w.resolve(r); else w.reject(new HousekeepingError(r.error, r.name));
+      this.calls.settle(r.task, r.ok ? { ok: true, value: r } : { ok: false, error: new HousekeepingError(r.error, r.name) });
     });
-    const fail = (reason: string) => {
+    onWorkerGone(worker, 'archive housekeeping', (reason) => {
       if (this.worker === worker) this.worker = null;
-      for (const w of this.waiting.values()) w.reject(new Error(reason));
-      this.waiting.clear();
-    };
-    worker.on('error', (err) => fail(`archive housekeeping failed: ${err.message}`));
-    worker.on('exit', (code) => fail(`archive housekeeping stopped (exit ${code})`));
+      this.calls.failAll(new Error(reason));
+    });
     this.worker = worker;
     return worker;
   }

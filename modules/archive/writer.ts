@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { pushEntry, type ChainHead, type EntryRows, type PendingEntry } from './store.js';
-import { closeWorker } from './threads.js';
+import { closeWorker, onWorkerGone, whenReady } from './threads.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-worker.js';
 
 /** Most entries in one batch sent to the writer thread. */
@@ -61,16 +61,9 @@ export class ArchiveWriter {
     if (this.ready) return this.ready;
     const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: this.init });
     this.worker = worker;
-    this.ready = new Promise<void>((resolve, reject) => {
-      const onFirst = (m: unknown) => {
-        if (m && typeof m === 'object' && 'ready' in m) { worker.off('error', reject); resolve(); }
-      };
-      worker.once('message', onFirst);
-      worker.once('error', reject);
-    });
+    this.ready = whenReady(worker);
     worker.on('message', (m: WriterReply | { ready: true }) => { if ('batch' in m) this.onReply(m); });
-    worker.on('error', (err) => this.onWorkerGone(`archive writer failed: ${err.message}`));
-    worker.on('exit', (code) => { if (this.worker === worker) this.onWorkerGone(`archive writer stopped (exit ${code})`); });
+    onWorkerGone(worker, 'archive writer', (reason) => { if (this.worker === worker) this.onWorkerGone(reason); });
     return this.ready;
   }
 
