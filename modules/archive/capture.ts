@@ -17,14 +17,22 @@ const CONTENT_CHILDREN: readonly [string, string][] = [
   ['reactions', 'urn:xmpp:reactions:0'],               // 0444
 ];
 
+let idMs = -1;
+let idPrefix = '';
+
 /**
  * A UUID version 7 (RFC 9562): the time in ms, then random bits. Ids that grow with time land at
  * the end of the archive's id index instead of on a random page, which keeps each write small.
+ * The time part is formatted once per millisecond; the random part is a random UUID's own
+ * (version 4) random digits after its version digit, variant included.
  */
 export function timeOrderedId(now: number): string {
-  const t = now.toString(16).padStart(12, '0');
-  const r = randomUUID();
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(15, 18)}-${r.slice(19)}`;
+  if (now !== idMs) {
+    const t = now.toString(16).padStart(12, '0');
+    idPrefix = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
+    idMs = now;
+  }
+  return idPrefix + randomUUID().slice(15);
 }
 
 /** Whether a message carries content that must be archived (not chat states, receipts or markers alone). */

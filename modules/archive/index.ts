@@ -2,7 +2,7 @@ import path from 'node:path';
 import {
   defineModule, Jid, Stage, type AuditEvent, type Element, type StanzaEvent,
 } from '../../server/api/index.js';
-import { buildRecord, carriesContent } from './capture.js';
+import { buildRecord, carriesContent, type CaptureFacts } from './capture.js';
 import { indexFileOf, openIndex } from './derived.js';
 import { archiveConfig, parseSize } from './config.js';
 import { setupDisclaimer } from './disclaimer.js';
@@ -46,11 +46,6 @@ export default defineModule({
     const checkpointFile = path.resolve(ctx.storage.dataDir, cfg.checkpoints.file);
     const checkpoints = new CheckpointWriter(checkpointFile, signer, cfg.checkpoints.syslog);
     const pageSize = db.pragma('page_size', { simple: true }) as number;
-    const writer = new ArchiveWriter({
-      file,
-      busyTimeoutMs: cfg.busy_timeout,
-      maxPageCount: cfg.max_size ? Math.max(1, Math.floor(parseSize(cfg.max_size) / pageSize)) : null,
-    }, store.head());
     const failOpen = cfg.on_failure === 'fail_open';
     if (failOpen) ctx.log.warn('the archive fails OPEN: messages are delivered even when they cannot be recorded (not for regulated deployments)');
 
@@ -65,41 +60,50 @@ export default defineModule({
 
     let failures = 0;
     let lastFailureLog = 0;
-    const reportFailure = (event: StanzaEvent, err: Error) => {
-      failures++;
+    const reportFailure = (err: ArchiveWriteError, entries: number) => {
+      failures += entries;
       const now = Date.now();
       if (now - lastFailureLog < FAILURE_LOG_INTERVAL_MS) return;
       lastFailureLog = now;
-      const code = err instanceof ArchiveWriteError ? err.code : 'ERROR';
-      ctx.log.error({ stanzaId: event.id, code, err: err.message, failuresSinceLastLine: failures },
+      ctx.log.error({ code: err.code, err: err.message, failuresSinceLastLine: failures },
         failOpen ? 'ARCHIVE NOT WRITING: messages are delivered WITHOUT a record (fail_open)' : 'archive cannot write; messages are refused until it can');
       failures = 0;
     };
+    const writer = new ArchiveWriter({
+      file,
+      busyTimeoutMs: cfg.busy_timeout,
+      maxPageCount: cfg.max_size ? Math.max(1, Math.floor(parseSize(cfg.max_size) / pageSize)) : null,
+    }, store.head(), { failOpen, onFailure: reportFailure });
 
-    const recipientFacts = async (event: StanzaEvent) => {
+    /** Facts about the addressee; at once when it is online (nearly always under load), else from the accounts. */
+    const recipientFacts = (event: StanzaEvent): CaptureFacts | Promise<CaptureFacts> => {
       const to = event.to;
       const online = to.local ? ctx.sessions.ofAccount(to.bare) : [];
-      const local = to.local !== '' && ctx.accounts.isLocalDomain(to.domain);
-      const recipientIsAccount = online.length > 0 || (local && await ctx.accounts.exists(to.bareJid()));
-      const recipientKind = online[0]?.kind ?? (recipientIsAccount ? await ctx.accounts.kindOf(to.bareJid()) : undefined);
-      const partner = event.origin?.kind === 'partner' || recipientKind === 'partner';
-      return { recipientIsAccount, partner };
+      if (online.length > 0) return { recipientIsAccount: true, partner: event.origin?.kind === 'partner' || online[0]!.kind === 'partner' };
+      return offlineFacts(event);
+    };
+    const offlineFacts = async (event: StanzaEvent): Promise<CaptureFacts> => {
+      const to = event.to;
+      const recipientIsAccount = to.local !== '' && ctx.accounts.isLocalDomain(to.domain) && await ctx.accounts.exists(to.bareJid());
+      const recipientKind = recipientIsAccount ? await ctx.accounts.kindOf(to.bareJid()) : undefined;
+      return { recipientIsAccount, partner: event.origin?.kind === 'partner' || recipientKind === 'partner' };
     };
 
-    const record = async (audit: AuditEvent): Promise<void> => {
+    /** Record one message; the promise settles when the record is durable (or refused). */
+    const write = (audit: AuditEvent, facts: CaptureFacts): Promise<void> => {
       const { event } = audit;
-      const facts = await recipientFacts(event);
       const entry = buildRecord(audit, facts, ctx.accounts, Date.now(), retainUntil);
-      entry.views = entry.views.filter((v) => viewFilters.every((f) => f(v.owner, v.with_jid, entry.record)));
+      if (viewFilters.length > 0) entry.views = entry.views.filter((v) => viewFilters.every((f) => f(v.owner, v.with_jid, entry.record)));
       // XEP-0359: the archive id travels with the message, so MAM and clients name it the same way.
       // Only where the recipient's history will have it (MAM preferences may leave it out).
-      if (entry.views.some((v) => v.owner === event.to.bare && v.owner !== event.from.bare)) stampStanzaId(event.stanza, entry.record.id, event.to.bare);
-      try {
-        await writer.append(entry);
-      } catch (err) {
-        reportFailure(event, err as Error);
-        if (!failOpen) throw err;
+      for (const v of entry.views) {
+        if (v.owner === event.to.bare && v.owner !== event.from.bare) { stampStanzaId(event.stanza, entry.record.id, event.to.bare); break; }
       }
+      return writer.append(entry);
+    };
+    const record = (audit: AuditEvent): Promise<void> => {
+      const facts = recipientFacts(audit.event);
+      return facts instanceof Promise ? facts.then((f) => write(audit, f)) : write(audit, facts);
     };
 
     ctx.events.on('stanza/audit', (audit) => {

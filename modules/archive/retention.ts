@@ -27,11 +27,13 @@ export function retentionRule(config: RetentionConfig, directory?: GroupDirector
   const domains = lowerKeys(config.domains);
   const groups = lowerKeys(config.groups);
   const periodOf = (participant: string): number => {
-    const bare = participant.split('/')[0]!.toLowerCase();
-    const groupPeriods = (groups.size > 0 ? directory?.groupsOf(bare) ?? [] : [])
-      .map((g) => groups.get(g.toLowerCase()))
-      .filter((p): p is number => p !== undefined);
-    if (groupPeriods.length > 0) return Math.max(...groupPeriods);
+    const slash = participant.indexOf('/');
+    const bare = (slash < 0 ? participant : participant.slice(0, slash)).toLowerCase();
+    if (groups.size > 0 && directory) {
+      let longest = -1;
+      for (const g of directory.groupsOf(bare)) longest = Math.max(longest, groups.get(g.toLowerCase()) ?? -1);
+      if (longest >= 0) return longest;
+    }
     return domains.get(bare.slice(bare.indexOf('@') + 1)) ?? config.default;
   };
   // Nearly every record is of the same day as the one before, with one of a few periods: the
@@ -39,7 +41,8 @@ export function retentionRule(config: RetentionConfig, directory?: GroupDirector
   let cachedDay = '';
   const untilByPeriod = new Map<number, string>();
   return (ts, localParticipants) => {
-    const period = localParticipants.length === 0 ? config.default : Math.max(...localParticipants.map(periodOf));
+    let period = localParticipants.length === 0 ? config.default : -1;
+    for (const p of localParticipants) period = Math.max(period, periodOf(p));
     const day = dayOf(ts);
     if (day !== cachedDay) { cachedDay = day; untilByPeriod.clear(); }
     let until = untilByPeriod.get(period);

@@ -1,4 +1,4 @@
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ArchiveStore, rowHead, type ChainHead, type EntryRows } from './store.js';
 import { openArchiveConnection } from './threads.js';
 
@@ -7,6 +7,8 @@ import { openArchiveConnection } from './threads.js';
  * wait for a lock held by another process happen here, never on the server's event loop.
  */
 export interface WriterInit { file: string; busyTimeoutMs: number; maxPageCount: number | null }
+/** What the thread is started with: the settings, and the port its answers go to (writer.ts polls it). */
+export interface WriterData extends WriterInit { replies: MessagePort }
 /** One batch of entries (store.ts: pushEntry), or the request to close. */
 export type WriterRequest = ({ batch: number } & EntryRows) | { close: true };
 /** Per batch: the chain's head after its last entry (its entries are the seqs just before), or why it failed. */
@@ -14,8 +16,9 @@ export type WriterReply =
   | { batch: number; ok: true; head: ChainHead }
   | { batch: number; ok: false; error: string; code: string };
 
-const init = workerData as WriterInit;
+const init = workerData as WriterData;
 const port = parentPort!;
+const replies = init.replies;
 const db = openArchiveConnection(init.file, init.busyTimeoutMs);
 // The writer only appends records (the indexer thread fills the index file: derived.ts): a
 // bigger cache and rarer WAL checkpoints still let one checkpoint carry many commits' versions of
@@ -38,16 +41,16 @@ function write(first: WriterRequest): void {
     batches.push(req);
   }
   if (batches.length > 0) {
-    let replies: WriterReply[];
+    let answers: WriterReply[];
     try {
       const all = batches.length === 1 ? batches[0]! : { rows: batches.flatMap((b) => b.rows), seenBy: batches.flatMap((b) => b.seenBy) };
       store.appendRows(all);
-      replies = batches.map((b) => ({ batch: b.batch, ok: true, head: rowHead(b.rows.at(-1)!) }));
+      answers = batches.map((b) => ({ batch: b.batch, ok: true, head: rowHead(b.rows.at(-1)!) }));
     } catch (err) {
       const e = err as Error & { code?: string };
-      replies = batches.map((b) => ({ batch: b.batch, ok: false, error: e.message, code: e.code ?? 'ERROR' }));
+      answers = batches.map((b) => ({ batch: b.batch, ok: false, error: e.message, code: e.code ?? 'ERROR' }));
     }
-    for (const reply of replies) port.postMessage(reply);
+    for (const answer of answers) replies.postMessage(answer);
   }
   if (close) shutdown();
 }
@@ -55,6 +58,7 @@ function write(first: WriterRequest): void {
 function shutdown(): void {
   // A clean close checkpoints the WAL into the database file, so the file alone is complete.
   db.close();
+  replies.close();
   port.close();
 }
 
