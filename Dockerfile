@@ -25,4 +25,4 @@ RUN mkdir -p /var/lib/parley /etc/parley/certs && chown -R node:node /var/lib/pa
 VOLUME ["/var/lib/parley", "/etc/parley/certs"]
 EXPOSE 5222 5223 5280
 USER node
-CMD ["node", "bin/parley.js", "start", "--config", "/etc/parley/parley.yml"]
+CMD ["node", "--max-semi-space-size=32", "bin/parley.js", "start", "--config", "/etc/parley/parley.yml"]

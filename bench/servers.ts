@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { indexFileOf } from '../modules/archive/derived.js';
 import { coreConfigSchema } from '../server/config/schema.js';
 import { applyMigrations, openDatabase } from '../server/storage/database.js';
-import { SCHEMA_ROOT } from '../server/paths.js';
+import { SCHEMA_ROOT, startNodeFlags } from '../server/paths.js';
 import { generateSelfSigned } from '../server/tls/certificates.js';
 
 export type ServerName = 'parley' | 'prosody';
@@ -277,7 +277,8 @@ export function parleySetup(): ServerSetup {
         fs.rmSync(path.join(dir, 'data', 'archive-keys'), { recursive: true, force: true });
       }
       const file = opts.archive ? archiveConfigFile : configFile;
-      const child = launch([process.execPath, ...(opts.nodeArgs ?? []), launcher, 'start', '--config', file], dir, logFile, opts.fdLimit);
+      // Started with the Node.js options of `npm start` (the young generation's size: README).
+      const child = launch([process.execPath, ...startNodeFlags(), ...(opts.nodeArgs ?? []), launcher, 'start', '--config', file], dir, logFile, opts.fdLimit);
       await waitForPort(ports.c2s, child, logFile);
       // Parley logs JSON lines at warn and above to the same output as its start-up banner.
       return running('parley', this.version, child, ports.c2s, ports.direct, logFile, logFile);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 // The `parley` command. The TypeScript sources are compiled to dist/ by `npm run build`
 // (run automatically by `npm start` and `npm test`).
 import { existsSync } from 'node:fs';

@@ -25,3 +25,15 @@ export function packageVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
+
+/**
+ * The Node.js options Parley is started with (`npm start`): what `package.json`'s start script
+ * puts between `node` and `bin/parley.js`. The `parley` command's first line, the Docker image and
+ * the benchmark's launcher give the same (a test keeps them equal); README "Node.js settings" says why.
+ */
+export function startNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const m = /^node((?:\s+--\S+)*)\s+bin\/parley\.js start$/.exec(pkg.scripts.start ?? '');
+  if (!m) throw new Error(`package.json: the start script is not "node [--flags] bin/parley.js start": ${pkg.scripts.start}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../paths.js';
+import { PACKAGE_ROOT, startNodeFlags } from '../paths.js';
 import { RawClient } from '../../test/kit/raw.js';
 import { startServer } from '../../test/kit/server.js';
 import { runCliCaptured as cli, writeCliConfig as tempConfig } from '../../test/kit/cli.js';
@@ -114,4 +114,14 @@ test('parley start on defaults prints where it listens, and SIGTERM closes strea
   child.kill('SIGTERM');
   await c.waitFor(/<\/stream:stream>/);
   assert.equal(await exited, 0);
+});
+
+test('npm start, the parley command and the Docker image start Node.js with the same options', () => {
+  const flags = startNodeFlags();
+  assert.ok(flags.includes('--max-semi-space-size=32'), `npm start: ${flags.join(' ')}`);
+  const shebang = fs.readFileSync(path.join(PACKAGE_ROOT, 'bin', 'parley.js'), 'utf8').split('\n')[0];
+  assert.equal(shebang, `#!/usr/bin/env -S node ${flags.join(' ')}`);
+  const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(path.join(PACKAGE_ROOT, 'Dockerfile'), 'utf8'));
+  assert.ok(cmd, 'the Dockerfile has a CMD');
+  assert.deepEqual((JSON.parse(cmd[1]!) as string[]).slice(0, flags.length + 2), ['node', ...flags, 'bin/parley.js']);
 });
