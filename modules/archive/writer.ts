@@ -129,7 +129,9 @@ export class ArchiveWriter {
   /** Write what is queued, then stop the thread. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    await this.drain();
+    // An entry can be queued between the drain settling and this continuation (append takes the
+    // thread's answers itself, and the last answer settles the drain): wait for those too.
+    do await this.drain(); while (this.pending > 0);
     this.stopped = true;
     const w = this.worker;
     this.worker = null;
@@ -139,10 +141,14 @@ export class ArchiveWriter {
   private flush(): void {
     if (this.queue.length === 0) { this.notifyIdle(); return; }
     if (this.inFlight.size >= MAX_BATCHES_SENT) return;
-    if (!this.worker) this.start().catch(() => undefined);
     const batches = this.queue;
     this.queue = [];
     this.queued = 0;
+    if (this.stopped) {
+      for (const batch of batches) this.fail(batch, new ArchiveWriteError('the archive is stopping', 'STOPPED'));
+      return;
+    }
+    if (!this.worker) this.start().catch(() => undefined);
     for (const batch of batches) {
       const req: WriterRequest = { batch: ++this.batchNo, ...batch.data };
       batch.data = { rows: [], seenBy: [] }; // the rows are the thread's now
