@@ -247,6 +247,12 @@ test('the archive fails closed when its database is locked: the sender gets an e
   const err = await alice!.next(isError, 5000);
   assert.equal(err.attrs.id, 'm-while locked');
   assert.ok(err.getChild('error')!.getChild('internal-server-error'));
+  // More refusals while it lasts: each sender is told, the log gets one line, not one per message.
+  for (let i = 0; i < 4; i++) {
+    await alice!.send(chat('bob@localhost', `still locked ${i}`));
+    assert.equal((await alice!.next(isError, 5000)).attrs.id, `m-still locked ${i}`);
+  }
+  assert.equal(s.logs.filter((l) => l.msg === 'audit failed; stanza refused').length, 1);
   await bob!.nothing(isBody('while locked'), 300);
   // Everyone else is still served meanwhile.
   const pong = await bob!.iq(xml('iq', { type: 'get', to: 'localhost', id: 'p1' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
