@@ -82,7 +82,14 @@ export function rows(parley: FigureValues | undefined, prosody: FigureValues | u
   return out;
 }
 
-/** A Markdown table (readable as plain text too). */
+/** A Markdown table with padded columns (readable as plain text too). */
+function markdownTable(header: string[], lines: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...lines.map(line)].join('\n');
+}
+
+/** Parley against Prosody, figure by figure, with the budgets. */
 export function table(rs: Row[]): string {
   const header = ['figure', 'unit', 'Parley', 'Prosody', 'Parley / Prosody', 'budget'];
   const lines = rs.map((r) => [
@@ -93,9 +100,7 @@ export function table(rs: Row[]): string {
     r.ratio === undefined ? '–' : `${fmt(r.ratio, 2)}${r.figure.better === 'higher' ? ' (higher is better)' : ' (lower is better)'}`,
     r.figure.budget ? `${r.figure.budget.text}: ${r.met === undefined ? '–' : r.met ? 'met' : 'MISSED'}` : '',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...lines.map(line)].join('\n');
+  return markdownTable(header, lines);
 }
 
 /** Scenario 5 against scenario 3, per server: what turning the archive on costs each. */
@@ -127,7 +132,5 @@ export function archiveTable(servers: { name: string; figures: FigureValues }[])
       lines.push([pair.label, r.name, fmt(off, pair.digits), fmt(on, pair.digits), ratio === undefined ? '–' : fmt(ratio, 2), budget]);
     }
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...lines.map(line)].join('\n');
+  return markdownTable(header, lines);
 }

@@ -319,20 +319,31 @@ function checkArchive(run: ServerRun, setup: ServerSetup): void {
   try {
     count = setup.archiveCount();
   } catch (err) {
-    d.archiveCheck = { error: (err as Error).message, ok: false };
-    log(`${setup.name}: archive: could not count the archive: ${(err as Error).message}`);
+    const check: ArchiveCheck = { error: (err as Error).message, ok: false };
+    d.archiveCheck = check;
+    log(`${setup.name}: archive: ${describeArchiveCheck(check)}`);
     return;
   }
   const perMessage = setup.name === 'parley' ? 1 : 2;
   const ok = count.records === received * perMessage &&
     (count.distinctMessages === undefined || count.distinctMessages === count.records) &&
     (count.userViews === undefined || count.userViews === 2 * count.records);
-  d.archiveCheck = { ...count, delivered: received, expectedRecords: received * perMessage, ok };
-  log(`  ${setup.name} archive: ${count.records} message records for ${received} messages delivered` +
-    (count.distinctMessages !== undefined ? `, ${count.distinctMessages} distinct (sender, id)` : '') +
-    (count.userViews !== undefined ? `, ${count.userViews} user views` : '') +
-    (perMessage === 2 ? ' (one in the sender\'s and one in the recipient\'s archive)' : '') +
-    `: ${ok ? 'every delivered message archived exactly once' : 'MISMATCH'}`);
+  const check: ArchiveCheck = { ...count, delivered: received, expectedRecords: received * perMessage, ok };
+  d.archiveCheck = check;
+  log(`  ${setup.name} archive: ${describeArchiveCheck(check)}` +
+    (perMessage === 2 ? ' (one in the sender\'s and one in the recipient\'s archive)' : ''));
+}
+
+/** What checkArchive found (details.archive.archiveCheck). */
+type ArchiveCheck = Partial<ArchiveCount> & { ok: boolean; delivered?: number; expectedRecords?: number; error?: string };
+
+/** One line for the log and the notes: counts against what was delivered, and the verdict. */
+function describeArchiveCheck(c: ArchiveCheck): string {
+  if (c.error !== undefined) return `could not count the archive: ${c.error}`;
+  return `${c.records} message records, ${c.expectedRecords} expected for ${c.delivered} messages delivered` +
+    (c.distinctMessages !== undefined ? `, ${c.distinctMessages} distinct (sender, id)` : '') +
+    (c.userViews !== undefined ? `, ${c.userViews} user views` : '') +
+    `: ${c.ok ? 'every delivered message archived exactly once' : 'MISMATCH'}`;
 }
 
 /** Warnings and errors the server logged (its log level is warn): counted by message. */
@@ -600,14 +611,8 @@ function notes(results: ServerRun[], s: Settings, rs: Row[]): string[] {
       const chat = r.details[key] as { exactlyOnce?: boolean } | undefined;
       if (chat && chat.exactlyOnce === false) out.push(`${r.name}: ${key} messages were NOT delivered exactly once (see details.${key}).`);
     }
-    const check = (r.details.archive as { archiveCheck?: { ok: boolean; records?: number; expectedRecords?: number; distinctMessages?: number; userViews?: number; error?: string } } | undefined)?.archiveCheck;
-    if (check) {
-      out.push(check.error !== undefined ? `${r.name}: the archive could not be counted: ${check.error}`
-        : `${r.name}: archive after the archive scenario: ${check.records} message records, ${check.expectedRecords} expected` +
-          (check.distinctMessages !== undefined ? `, ${check.distinctMessages} distinct (sender, id)` : '') +
-          (check.userViews !== undefined ? `, ${check.userViews} user views` : '') +
-          `: ${check.ok ? 'every delivered message archived exactly once' : 'MISMATCH'}.`);
-    }
+    const check = (r.details.archive as { archiveCheck?: ArchiveCheck } | undefined)?.archiveCheck;
+    if (check) out.push(`${r.name}: archive after the archive scenario: ${describeArchiveCheck(check)}.`);
     const roster = r.details.roster as { rosterItemsFetched?: number; users?: number; contacts?: number; complete?: number } | undefined;
     if (roster && roster.rosterItemsFetched !== (roster.users ?? 0) * (roster.contacts ?? 0)) {
       out.push(`${r.name}: the roster scenario fetched ${roster.rosterItemsFetched} roster items, not ${(roster.users ?? 0) * (roster.contacts ?? 0)}: check the prepared rosters.`);

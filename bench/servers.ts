@@ -14,7 +14,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { indexFileOf } from '../modules/archive/derived.js';
+import { attachIndex } from '../modules/archive/derived.js';
 import { coreConfigSchema } from '../server/config/schema.js';
 import { applyMigrations, openDatabase } from '../server/storage/database.js';
 import { SCHEMA_ROOT, startNodeFlags } from '../server/paths.js';
@@ -289,7 +289,7 @@ export function parleySetup(): ServerSetup {
       const db = new Database(file, { readonly: true, fileMustExist: true });
       try {
         // Participants (the users' views) are in the archive's index file (modules/archive/derived.ts).
-        db.prepare('ATTACH DATABASE ? AS ix').run(indexFileOf(file));
+        attachIndex(db, file);
         const records = (db.prepare("SELECT count(*) AS n FROM records WHERE kind = 'message'").get() as { n: number }).n;
         // The client's message id (id='m<seq>', unique per sender) from the stored stanza, as the
         // sender sent it: a message stored twice would show up as a repeated (sender, id).
@@ -298,7 +298,7 @@ export function parleySetup(): ServerSetup {
           SELECT count(*) AS n FROM (SELECT DISTINCT sender_bare,
             CASE WHEN p = 0 THEN stanza ELSE substr(stanza, p + 5, instr(substr(stanza, p + 5), substr(stanza, p + 4, 1)) - 1) END AS mid
             FROM m)`).get() as { n: number }).n;
-        const userViews = (db.prepare('SELECT count(*) AS n FROM ix.parties WHERE shown = 1').get() as { n: number }).n;
+        const userViews = (db.prepare('SELECT count(*) AS n FROM parties WHERE shown = 1').get() as { n: number }).n;
         return { where: file, records, distinctMessages, userViews };
       } finally {
         db.close();

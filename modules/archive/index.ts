@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  defineModule, Jid, Stage, type AuditEvent, type Element, type StanzaEvent,
+  defineModule, Jid, LogThrottle, Stage, type AuditEvent, type Element, type StanzaEvent,
 } from '../../server/api/index.js';
 import { buildRecord, carriesContent, type CaptureFacts } from './capture.js';
 import { indexFileOf, openIndex } from './derived.js';
@@ -58,16 +58,12 @@ export default defineModule({
 
     // ---- capture (DESIGN.md step 6: once per stanza, after policy, before routing) ----------
 
-    let failures = 0;
-    let lastFailureLog = 0;
+    const failureLog = new LogThrottle(FAILURE_LOG_INTERVAL_MS);
     const reportFailure = (err: ArchiveWriteError, entries: number) => {
-      failures += entries;
-      const now = Date.now();
-      if (now - lastFailureLog < FAILURE_LOG_INTERVAL_MS) return;
-      lastFailureLog = now;
+      const failures = failureLog.note(entries);
+      if (failures === 0) return;
       ctx.log.error({ code: err.code, err: err.message, failuresSinceLastLine: failures },
         failOpen ? 'ARCHIVE NOT WRITING: messages are delivered WITHOUT a record (fail_open)' : 'archive cannot write; messages are refused until it can');
-      failures = 0;
     };
     const writer = new ArchiveWriter({
       file,

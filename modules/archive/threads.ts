@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 /**
- * What the archive's two threads (the writer and the housekeeper) share: how they open their own
+ * What the archive's threads (the writer, the indexer and the housekeeper) share: how they open their own
  * connection to the archive file, and how the main thread lets them finish.
  */
 

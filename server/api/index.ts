@@ -29,6 +29,7 @@ export { duration } from '../config/duration.js';
 export { elementToJson, elementFromJson } from './element-json.js';
 export type { JsonNode } from './element-json.js';
 export { cloneElement, delayStamp, errorReply, resultReply, stanzaType } from './stanza.js';
+export { LogThrottle } from './log-throttle.js';
 
 /** Declare a module. The type of `ctx.config` follows from the `config` schema. */
 export function defineModule<S extends z.ZodType = z.ZodType>(def: ModuleDefinition<S>): ModuleDefinition<S> {

@@ -6,6 +6,7 @@ import type { IqEvent, StanzaEvent } from '../api/events.js';
 import type { Session } from '../api/session.js';
 import type { Verdict } from '../api/verdicts.js';
 import { resultReply } from '../api/stanza.js';
+import { LogThrottle } from '../api/log-throttle.js';
 import type { HookRegistry } from '../host/hooks.js';
 import { EventFailedClosed, type EventBus } from '../host/events.js';
 import type { IqTable } from '../host/iq-table.js';
@@ -39,20 +40,19 @@ interface PendingIq { resolve(el: Element): void; reject(err: Error): void; time
 type Addressee = 'server' | 'bare' | 'full' | 'remote';
 
 /**
- * The stanza pipeline after negotiation: inbound → stanza/in (GUARD, POLICY) → stanza/audit →
- * route → delivery, with bounces for whatever cannot be delivered. See docs/pipeline.md.
- */
-/**
  * At most one "stanza refused" line per this interval: while an audit listener cannot record
  * (a full disk, a locked archive) every message is refused, and a line for each would fill the
  * log, often on the same disk. The lines left out are counted in the next one.
  */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
+/**
+ * The stanza pipeline after negotiation: inbound → stanza/in (GUARD, POLICY) → stanza/audit →
+ * route → delivery, with bounces for whatever cannot be delivered. See docs/pipeline.md.
+ */
 export class Router implements RouterApi {
   private readonly pending = new Map<string, PendingIq>();
-  private refusedSinceLog = 0;
-  private lastRefusalLog = Number.NEGATIVE_INFINITY;
+  private readonly refusals = new LogThrottle(REFUSAL_LOG_INTERVAL_MS);
 
   constructor(private readonly d: RouterDeps) {}
 
@@ -172,13 +172,10 @@ export class Router implements RouterApi {
     const outcome = verdict === undefined ? 'allowed' : verdict;
     const refuse = (err: unknown) => {
       // Fail closed: what could not be recorded is not delivered (DESIGN.md step 6).
-      this.refusedSinceLog++;
-      const now = Date.now();
-      if (now - this.lastRefusalLog >= REFUSAL_LOG_INTERVAL_MS) {
+      const refused = this.refusals.note();
+      if (refused > 0) {
         const module = err instanceof EventFailedClosed ? err.module : 'audit';
-        this.d.log.error({ stanzaId: event.id, session: event.origin?.id, module, refusedSinceLastLine: this.refusedSinceLog }, 'audit failed; stanza refused');
-        this.lastRefusalLog = now;
-        this.refusedSinceLog = 0;
+        this.d.log.error({ stanzaId: event.id, session: event.origin?.id, module, refusedSinceLastLine: refused }, 'audit failed; stanza refused');
       }
       this.bounceEvent(event, new StanzaError('internal-server-error', 'The server could not record this stanza, so it was not delivered'));
     };

@@ -76,9 +76,11 @@ export class C2SStream implements SessionStream {
   private kind: SessionKind = 'employee';
   private readonly inbox: Element[] = [];
   private busy = false;
-  /** Messages accepted but not yet routed (waiting for their audit), oldest first, and the newest. */
+  /**
+   * Messages accepted but not yet routed (waiting for their audit), oldest first. Each is routed
+   * after the one before it, so they leave from the front and the last is the newest.
+   */
   private readonly inFlight: Promise<void>[] = [];
-  private inFlightTail: Promise<void> | null = null;
   private authTimer: NodeJS.Timeout | null;
   private cleanClose = false;
   /** The server ended the stream on purpose (error, shutdown): no resumption. */
@@ -481,16 +483,12 @@ export class C2SStream implements SessionStream {
         // Pipelining: a message whose policy and audit ran at once (its record is being written)
         // lets the next one start; each is routed, and counted as handled (XEP-0198), only after
         // the one before it, so order holds and nothing unrecorded is acknowledged.
-        const order: Ordering = { after: this.inFlightTail ?? undefined, accepted: false };
+        const order: Ordering = { after: this.inFlight.at(-1), accepted: false };
         const done = this.env.router.fromClient(session, el, order);
         if (done instanceof Promise && order.accepted) {
           const tracked: Promise<void> = done.then(() => { sm?.recordHandled(); }, (err: unknown) => { this.log.error({ err }, 'failed to route a message'); })
-            .finally(() => {
-              this.inFlight.splice(this.inFlight.indexOf(tracked), 1);
-              if (this.inFlightTail === tracked) this.inFlightTail = null;
-            });
+            .finally(() => { this.inFlight.splice(this.inFlight.indexOf(tracked), 1); });
           this.inFlight.push(tracked);
-          this.inFlightTail = tracked;
           return;
         }
         if (!sm) return done;
